@@ -1,0 +1,270 @@
+#include "core/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "core/io/atomic_file.h"
+#include "core/io/config.h"
+#include "core/util/error.h"
+
+namespace papillon {
+namespace {
+
+// The safetensors format caps the header at 100 MB; anything claiming more is rejected before any
+// allocation.
+constexpr uint64_t kMaxHeaderBytes = 100ull * 1024 * 1024;
+
+struct DtypeInfo {
+  const char* name;
+  at::ScalarType type;
+  size_t size;
+};
+
+constexpr DtypeInfo kDtypes[] = {
+    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4},  {"F16", at::kHalf, 2},
+    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8}, {"I32", at::kInt, 4},
+    {"I16", at::kShort, 2},  {"I8", at::kChar, 1},    {"U8", at::kByte, 1},
+    {"BOOL", at::kBool, 1},
+};
+
+const DtypeInfo* find_dtype(const std::string& name) {
+  for (const auto& d : kDtypes) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+
+const DtypeInfo* find_dtype(at::ScalarType type) {
+  for (const auto& d : kDtypes) {
+    if (type == d.type) return &d;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+struct SafetensorsFile::Mapping {
+  void* base = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (base != nullptr && base != MAP_FAILED) ::munmap(base, size);
+  }
+};
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile file;
+  file.path_ = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path + ": not a regular file");
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < 8) {
+    ::close(fd);
+    throw Error(path + ": not a safetensors file (" + std::to_string(file_size) +
+                " bytes, too short for the header length)");
+  }
+  auto map = std::make_shared<Mapping>();
+  map->size = static_cast<size_t>(file_size);
+  map->base = ::mmap(nullptr, map->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map->base == MAP_FAILED) {
+    map->base = nullptr;
+    throw Error(path + ": cannot map file: " + std::strerror(errno));
+  }
+  file.map_ = map;
+  const auto* bytes = static_cast<const unsigned char*>(map->base);
+
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+  if (header_len > kMaxHeaderBytes) {
+    throw Error(path + ": header claims " + std::to_string(header_len) +
+                " bytes (limit 100 MB): not a safetensors file or corrupted");
+  }
+  if (header_len > file_size - 8) {
+    throw Error(path + ": truncated: header claims " + std::to_string(header_len) +
+                " bytes but the file has " + std::to_string(file_size - 8) + " after the length");
+  }
+  file.data_offset_ = 8 + header_len;
+  const uint64_t data_size = file_size - file.data_offset_;
+
+  // Parse, rejecting duplicate top-level keys (plain parsing would silently keep the last one).
+  std::set<std::string> seen;
+  std::string duplicate;
+  Json header;
+  try {
+    header = Json::parse(
+        reinterpret_cast<const char*>(bytes + 8), reinterpret_cast<const char*>(bytes + 8 + header_len),
+        [&](int depth, Json::parse_event_t event, Json& parsed) {
+          if (depth == 1 && event == Json::parse_event_t::key) {
+            const auto key = parsed.get<std::string>();
+            if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
+          }
+          return true;
+        });
+  } catch (const Json::exception& e) {
+    throw Error(path + ": header is not valid JSON (" + e.what() + ")");
+  }
+  if (!duplicate.empty()) throw Error(path + ": tensor '" + duplicate + "' appears twice in the header");
+  if (!header.is_object()) throw Error(path + ": header is not a JSON object");
+
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const Json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) throw Error(path + ": __metadata__ must be an object of strings");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) {
+          throw Error(path + ": __metadata__ value '" + m.key() + "' is not a string");
+        }
+        file.metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = path + ": tensor '" + name + "'";
+    if (!v.is_object()) throw Error(where + ": entry is not an object");
+    auto dt = v.find("dtype");
+    auto sh = v.find("shape");
+    auto off = v.find("data_offsets");
+    if (dt == v.end() || !dt->is_string()) throw Error(where + ": missing dtype");
+    if (sh == v.end() || !sh->is_array()) throw Error(where + ": missing shape");
+    if (off == v.end() || !off->is_array() || off->size() != 2) {
+      throw Error(where + ": data_offsets must be [begin, end]");
+    }
+    SafetensorsEntry e;
+    e.name = name;
+    e.dtype = dt->get<std::string>();
+    const DtypeInfo* info = find_dtype(e.dtype);
+    if (info == nullptr) throw Error(where + ": unsupported dtype '" + e.dtype + "'");
+    uint64_t numel = 1;
+    for (const Json& d : *sh) {
+      if (!d.is_number_unsigned()) throw Error(where + ": shape must hold non-negative integers");
+      const uint64_t n = d.get<uint64_t>();
+      if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+          (n != 0 && numel > std::numeric_limits<uint64_t>::max() / n)) {
+        throw Error(where + ": shape is absurdly large");
+      }
+      numel *= n;
+      e.shape.push_back(static_cast<int64_t>(n));
+    }
+    for (const Json& o : *off) {
+      if (!o.is_number_unsigned()) throw Error(where + ": data_offsets must be non-negative integers");
+    }
+    e.begin = (*off)[0].get<uint64_t>();
+    e.end = (*off)[1].get<uint64_t>();
+    if (e.begin > e.end) throw Error(where + ": data_offsets begin > end");
+    if (e.end > data_size) {
+      throw Error(where + ": data [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                  ") lies outside the file's " + std::to_string(data_size) +
+                  " data bytes (truncated file?)");
+    }
+    if (numel > std::numeric_limits<uint64_t>::max() / info->size ||
+        numel * info->size != e.end - e.begin) {
+      throw Error(where + ": shape and dtype need " + std::to_string(numel) + " x " +
+                  std::to_string(info->size) + " bytes but data_offsets span " +
+                  std::to_string(e.end - e.begin));
+    }
+    file.entries_.push_back(std::move(e));
+  }
+  std::sort(file.entries_.begin(), file.entries_.end(),
+            [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
+              return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+            });
+  for (size_t i = 1; i < file.entries_.size(); ++i) {
+    const auto& prev = file.entries_[i - 1];
+    const auto& cur = file.entries_[i];
+    if (cur.begin < prev.end && cur.end > cur.begin) {
+      throw Error(path + ": tensors '" + prev.name + "' and '" + cur.name + "' overlap");
+    }
+  }
+  for (size_t i = 0; i < file.entries_.size(); ++i) file.index_[file.entries_[i].name] = i;
+  return file;
+}
+
+bool SafetensorsFile::contains(const std::string& name) const { return index_.count(name) != 0; }
+
+const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw Error(path_ + ": no tensor named '" + name + "'");
+  return entries_[it->second];
+}
+
+at::Tensor SafetensorsFile::get(const std::string& name) const {
+  const SafetensorsEntry& e = entry(name);
+  const DtypeInfo* info = find_dtype(e.dtype);
+  const auto options = at::TensorOptions().dtype(info->type).device(at::kCPU);
+  if (e.begin == e.end) return at::empty(e.shape, options);
+  auto* ptr = static_cast<char*>(map_->base) + data_offset_ + e.begin;
+  if (reinterpret_cast<uintptr_t>(ptr) % info->size != 0) {
+    at::Tensor t = at::empty(e.shape, options);
+    std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
+    return t;
+  }
+  auto keep = map_;
+  return at::from_blob(
+      ptr, e.shape, [keep](void*) mutable { keep.reset(); }, options);
+}
+
+TensorList SafetensorsFile::all() const {
+  TensorList out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.emplace_back(e.name, get(e.name));
+  return out;
+}
+
+TensorList load_safetensors(const std::string& path) { return SafetensorsFile::open(path).all(); }
+
+void save_safetensors(const std::string& path, const TensorList& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) {
+    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : metadata) meta[k] = v;
+    header["__metadata__"] = meta;
+  }
+  std::vector<at::Tensor> contiguous;
+  contiguous.reserve(tensors.size());
+  std::set<std::string> names;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (!names.insert(name).second) throw Error(path + ": tensor '" + name + "' given twice");
+    if (!tensor.defined()) throw Error(path + ": tensor '" + name + "' is undefined");
+    const DtypeInfo* info = find_dtype(tensor.scalar_type());
+    if (info == nullptr) {
+      throw Error(path + ": tensor '" + name + "' has a dtype safetensors cannot store");
+    }
+    at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * info->size;
+    header[name] = {{"dtype", info->name},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    contiguous.push_back(std::move(t));
+  }
+  std::string head = header.dump();
+  while ((head.size() + 8) % 8 != 0) head.push_back(' ');
+  std::string blob;
+  blob.reserve(8 + head.size() + offset);
+  uint64_t n = head.size();
+  for (int i = 0; i < 8; ++i) blob.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  blob += head;
+  for (const auto& t : contiguous) {
+    blob.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  }
+  write_file_atomically(path, blob.data(), blob.size());
+}
+
+}  // namespace papillon

@@ -1,0 +1,2 @@
+#pragma once
+// placeholder, implemented in the engine-foundation work

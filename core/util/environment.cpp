@@ -1,0 +1,67 @@
+#include "core/util/environment.h"
+
+#include <ATen/Parallel.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace papillon {
+namespace {
+
+std::string cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  }
+  return {};
+}
+
+bool has_flag(const std::string& flags, const char* flag) {
+  return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+}
+
+}  // namespace
+
+void ensure_blas_environment(int argc, char** argv) {
+  (void)argc;
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("PAPILLON_REEXEC") != nullptr) {
+    return;
+  }
+  const std::string flags = cpu_flags();
+  const char* core = nullptr;
+  if (has_flag(flags, "avx512f") && has_flag(flags, "avx512bw") && has_flag(flags, "avx512vl")) {
+    core = "SkylakeX";
+  } else if (has_flag(flags, "avx2") && has_flag(flags, "fma")) {
+    core = "Haswell";
+  }
+  if (core == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  setenv("PAPILLON_REEXEC", "1", 1);
+  // Re-execute the same binary so OpenBLAS loads with the variable set. If exec fails we simply go
+  // on with the slower kernels: results are the same.
+  std::vector<char*> args(argv, argv + argc);
+  args.push_back(nullptr);
+  execv("/proc/self/exe", args.data());
+}
+
+std::string blas_core_description() {
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  return core != nullptr ? std::string(core) : std::string("default (OpenBLAS auto-detection)");
+}
+
+int hardware_thread_count() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void set_thread_count(int n) { at::set_num_threads(n > 0 ? n : hardware_thread_count()); }
+
+int thread_count() { return at::get_num_threads(); }
+
+}  // namespace papillon

@@ -1,0 +1,21 @@
+#pragma once
+// Process set-up every Papillon binary does first: BLAS kernel selection and thread counts.
+#include <string>
+
+namespace papillon {
+
+// Debian's OpenBLAS 0.3.21 takes recent AVX-512 CPUs for a Prescott and runs GEMM ~4.5x slower.
+// OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded (before main), so when the variable is
+// unset and the CPU has AVX-512 (or AVX2) this sets it and re-executes the program. Call it first in
+// main(). It never re-executes twice (PAPILLON_REEXEC guards) and does nothing if the user set it.
+void ensure_blas_environment(int argc, char** argv);
+
+// The OpenBLAS core in use, as the environment asked for it ("SkylakeX", "default" ...).
+std::string blas_core_description();
+
+// Sets LibTorch's intra-op thread count (Debian's LibTorch defaults to 1). n <= 0: all cores.
+void set_thread_count(int n);
+int thread_count();
+int hardware_thread_count();
+
+}  // namespace papillon
