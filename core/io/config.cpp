@@ -1,6 +1,7 @@
 #include "core/io/config.h"
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -8,13 +9,58 @@
 
 namespace papillon {
 
+namespace {
+
+// Python's json module writes float('inf') / float('nan') as bare Infinity / -Infinity / NaN
+// (diffusers saves DPM-Solver's lambda_min_clipped = -inf that way), which strict JSON parsers
+// reject. Outside strings, those tokens become the strings "Infinity", "-Infinity", "NaN" that
+// config readers accept.
+std::string quote_non_finite_literals(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+      continue;
+    }
+    bool replaced = false;
+    for (const char* token : {"-Infinity", "Infinity", "NaN"}) {
+      const size_t n = std::char_traits<char>::length(token);
+      if (text.compare(i, n, token) == 0) {
+        out += '"';
+        out += token;
+        out += '"';
+        i += n - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 Json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open file");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   try {
-    return Json::parse(buffer.str());
+    return Json::parse(quote_non_finite_literals(buffer.str()));
   } catch (const Json::parse_error& e) {
     throw Error(path + ": not valid JSON (" + e.what() + ")");
   }
@@ -32,8 +78,8 @@ Json parse_json_value(const std::string& text) {
   return value;
 }
 
-ConfigReader::ConfigReader(const Json& json, std::string source)
-    : json_(json), source_(std::move(source)) {
+ConfigReader::ConfigReader(Json json, std::string source)
+    : json_(std::move(json)), source_(std::move(source)) {
   if (!json_.is_object()) throw Error(source_ + ": expected a JSON object");
 }
 
@@ -50,6 +96,8 @@ namespace {
 
 std::string type_name(const Json& v) {
   if (v.is_boolean()) return "a boolean";
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return "an out-of-range integer";
   if (v.is_number_integer()) return "an integer";
   if (v.is_number()) return "a number";
   if (v.is_string()) return "a string";
@@ -59,6 +107,7 @@ std::string type_name(const Json& v) {
 }
 
 bool as_int(const Json& v, int64_t* out) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return false;
   if (v.is_number_integer()) {
     *out = v.get<int64_t>();
     return true;
@@ -78,7 +127,8 @@ bool as_int(const Json& v, int64_t* out) {
 int64_t ConfigReader::get_int(const std::string& key, int64_t fallback) const {
   if (!has(key)) return fallback;
   int64_t out = 0;
-  if (!as_int(json_.at(key), &out)) fail(key, "must be an integer, got " + type_name(json_.at(key)));
+  if (!as_int(json_.at(key), &out))
+    fail(key, "must be an integer, got " + type_name(json_.at(key)));
   return out;
 }
 
@@ -139,7 +189,8 @@ std::vector<double> ConfigReader::get_double_list(const std::string& key,
   if (!v.is_array()) fail(key, "must be a list of numbers, got " + type_name(v));
   std::vector<double> out;
   for (const Json& e : v) {
-    if (!e.is_number() || e.is_boolean()) fail(key, "must be a list of numbers, has " + type_name(e));
+    if (!e.is_number() || e.is_boolean())
+      fail(key, "must be a list of numbers, has " + type_name(e));
     out.push_back(e.get<double>());
   }
   return out;
@@ -163,8 +214,8 @@ std::vector<int64_t> ConfigReader::get_int_or_list(const std::string& key, int64
   if (has(key) && json_.at(key).is_array()) {
     auto list = get_int_list(key, {});
     if (list.size() != count) {
-      fail(key, "must have " + std::to_string(count) + " entries, has " +
-                    std::to_string(list.size()));
+      fail(key,
+           "must have " + std::to_string(count) + " entries, has " + std::to_string(list.size()));
     }
     return list;
   }

@@ -22,7 +22,8 @@ Json parse_json_value(const std::string& text);
 // Typed access to one config object. `source` names it in errors, e.g. "unet/config.json".
 class ConfigReader {
  public:
-  ConfigReader(const Json& json, std::string source);
+  // Throws Error when `json` is not an object.
+  ConfigReader(Json json, std::string source);
 
   const std::string& source() const { return source_; }
   const Json& json() const { return json_; }
@@ -50,7 +51,7 @@ class ConfigReader {
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
 
  private:
-  const Json& json_;
+  Json json_;  // a copy: configs are small, and a reader built from a temporary stays valid
   std::string source_;
 };
 

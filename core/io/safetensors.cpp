@@ -31,9 +31,9 @@ struct DtypeInfo {
 };
 
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4},  {"F16", at::kHalf, 2},
-    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8}, {"I32", at::kInt, 4},
-    {"I16", at::kShort, 2},  {"I8", at::kChar, 1},    {"U8", at::kByte, 1},
+    {"F64", at::kDouble, 8},    {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2},
+    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8},  {"I32", at::kInt, 4},
+    {"I16", at::kShort, 2},     {"I8", at::kChar, 1},   {"U8", at::kByte, 1},
     {"BOOL", at::kBool, 1},
 };
 
@@ -79,7 +79,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   }
   auto map = std::make_shared<Mapping>();
   map->size = static_cast<size_t>(file_size);
-  map->base = ::mmap(nullptr, map->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  // Copy-on-write: tensors returned by get() view this memory, and writing to them must neither
+  // crash (PROT_READ alone would SIGSEGV) nor change the file.
+  map->base = ::mmap(nullptr, map->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (map->base == MAP_FAILED) {
     map->base = nullptr;
@@ -89,7 +91,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const auto* bytes = static_cast<const unsigned char*>(map->base);
 
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+  for (int i = 7; i >= 0; --i)
+    header_len = (header_len << 8) | bytes[i];
   if (header_len > kMaxHeaderBytes) {
     throw Error(path + ": header claims " + std::to_string(header_len) +
                 " bytes (limit 100 MB): not a safetensors file or corrupted");
@@ -106,19 +109,20 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   std::string duplicate;
   Json header;
   try {
-    header = Json::parse(
-        reinterpret_cast<const char*>(bytes + 8), reinterpret_cast<const char*>(bytes + 8 + header_len),
-        [&](int depth, Json::parse_event_t event, Json& parsed) {
-          if (depth == 1 && event == Json::parse_event_t::key) {
-            const auto key = parsed.get<std::string>();
-            if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
-          }
-          return true;
-        });
+    header = Json::parse(reinterpret_cast<const char*>(bytes + 8),
+                         reinterpret_cast<const char*>(bytes + 8 + header_len),
+                         [&](int depth, Json::parse_event_t event, Json& parsed) {
+                           if (depth == 1 && event == Json::parse_event_t::key) {
+                             const auto key = parsed.get<std::string>();
+                             if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
+                           }
+                           return true;
+                         });
   } catch (const Json::exception& e) {
     throw Error(path + ": header is not valid JSON (" + e.what() + ")");
   }
-  if (!duplicate.empty()) throw Error(path + ": tensor '" + duplicate + "' appears twice in the header");
+  if (!duplicate.empty())
+    throw Error(path + ": tensor '" + duplicate + "' appears twice in the header");
   if (!header.is_object()) throw Error(path + ": header is not a JSON object");
 
   for (auto it = header.begin(); it != header.end(); ++it) {
@@ -161,7 +165,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
       e.shape.push_back(static_cast<int64_t>(n));
     }
     for (const Json& o : *off) {
-      if (!o.is_number_unsigned()) throw Error(where + ": data_offsets must be non-negative integers");
+      if (!o.is_number_unsigned())
+        throw Error(where + ": data_offsets must be non-negative integers");
     }
     e.begin = (*off)[0].get<uint64_t>();
     e.end = (*off)[1].get<uint64_t>();
@@ -183,18 +188,24 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
             [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
               return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
             });
-  for (size_t i = 1; i < file.entries_.size(); ++i) {
-    const auto& prev = file.entries_[i - 1];
-    const auto& cur = file.entries_[i];
-    if (cur.begin < prev.end && cur.end > cur.begin) {
-      throw Error(path + ": tensors '" + prev.name + "' and '" + cur.name + "' overlap");
+  // Sorted by begin, a non-empty span overlaps an earlier one iff it starts before the furthest end
+  // seen so far (comparing only neighbours misses a long span followed by an empty one).
+  const SafetensorsEntry* furthest = nullptr;
+  for (const auto& cur : file.entries_) {
+    if (cur.begin == cur.end) continue;
+    if (furthest != nullptr && cur.begin < furthest->end) {
+      throw Error(path + ": tensors '" + furthest->name + "' and '" + cur.name + "' overlap");
     }
+    if (furthest == nullptr || cur.end > furthest->end) furthest = &cur;
   }
-  for (size_t i = 0; i < file.entries_.size(); ++i) file.index_[file.entries_[i].name] = i;
+  for (size_t i = 0; i < file.entries_.size(); ++i)
+    file.index_[file.entries_[i].name] = i;
   return file;
 }
 
-bool SafetensorsFile::contains(const std::string& name) const { return index_.count(name) != 0; }
+bool SafetensorsFile::contains(const std::string& name) const {
+  return index_.count(name) != 0;
+}
 
 const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
   auto it = index_.find(name);
@@ -208,6 +219,12 @@ at::Tensor SafetensorsFile::get(const std::string& name) const {
   const auto options = at::TensorOptions().dtype(info->type).device(at::kCPU);
   if (e.begin == e.end) return at::empty(e.shape, options);
   auto* ptr = static_cast<char*>(map_->base) + data_offset_ + e.begin;
+  if (info->type == at::kBool) {
+    // A byte other than 0/1 is not a valid bool for LibTorch: normalise like Python's bool().
+    at::Tensor bytes = at::empty(e.shape, options.dtype(at::kByte));
+    std::memcpy(bytes.data_ptr(), ptr, e.end - e.begin);
+    return bytes.ne(0);
+  }
   if (reinterpret_cast<uintptr_t>(ptr) % info->size != 0) {
     at::Tensor t = at::empty(e.shape, options);
     std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
@@ -221,18 +238,22 @@ at::Tensor SafetensorsFile::get(const std::string& name) const {
 TensorList SafetensorsFile::all() const {
   TensorList out;
   out.reserve(entries_.size());
-  for (const auto& e : entries_) out.emplace_back(e.name, get(e.name));
+  for (const auto& e : entries_)
+    out.emplace_back(e.name, get(e.name));
   return out;
 }
 
-TensorList load_safetensors(const std::string& path) { return SafetensorsFile::open(path).all(); }
+TensorList load_safetensors(const std::string& path) {
+  return SafetensorsFile::open(path).all();
+}
 
 void save_safetensors(const std::string& path, const TensorList& tensors,
                       const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) meta[k] = v;
+    for (const auto& [k, v] : metadata)
+      meta[k] = v;
     header["__metadata__"] = meta;
   }
   std::vector<at::Tensor> contiguous;
@@ -255,16 +276,35 @@ void save_safetensors(const std::string& path, const TensorList& tensors,
     contiguous.push_back(std::move(t));
   }
   std::string head = header.dump();
-  while ((head.size() + 8) % 8 != 0) head.push_back(' ');
-  std::string blob;
-  blob.reserve(8 + head.size() + offset);
-  uint64_t n = head.size();
-  for (int i = 0; i < 8; ++i) blob.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  blob += head;
-  for (const auto& t : contiguous) {
-    blob.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
-  }
-  write_file_atomically(path, blob.data(), blob.size());
+  while ((head.size() + 8) % 8 != 0)
+    head.push_back(' ');
+  std::string prefix;
+  const uint64_t n = head.size();
+  for (int i = 0; i < 8; ++i)
+    prefix.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  prefix += head;
+  // Streamed into the temporary file: no second in-memory copy of a multi-GB checkpoint.
+  write_file_atomically(path, [&](const std::string& tmp) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(path + ": cannot create file: " + std::strerror(errno));
+    auto write_all = [&](const char* p, size_t left) {
+      while (left > 0) {
+        const ssize_t written = ::write(fd, p, left);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) {
+          const int saved = errno;
+          ::close(fd);
+          throw Error(path + ": write failed: " + std::strerror(saved));
+        }
+        p += written;
+        left -= static_cast<size_t>(written);
+      }
+    };
+    write_all(prefix.data(), prefix.size());
+    for (const auto& t : contiguous)
+      write_all(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+    if (::close(fd) != 0) throw Error(path + ": write failed: " + std::strerror(errno));
+  });
 }
 
 }  // namespace papillon

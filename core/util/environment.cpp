@@ -60,8 +60,17 @@ int hardware_thread_count() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-void set_thread_count(int n) { at::set_num_threads(n > 0 ? n : hardware_thread_count()); }
+void set_thread_count(int n) {
+  at::set_num_threads(n > 0 ? n : hardware_thread_count());
+}
 
-int thread_count() { return at::get_num_threads(); }
+int thread_count() {
+  return at::get_num_threads();
+}
+
+int auto_thread_count(int64_t model_parameters) {
+  constexpr int64_t kSmallModel = 20'000'000;
+  return model_parameters < kSmallModel ? 1 : hardware_thread_count();
+}
 
 }  // namespace papillon

@@ -1,6 +1,7 @@
 #pragma once
 // Errors a user can read: every failure in core is a papillon::Error whose message names the file,
-// the key or the value at fault ("unet/config.json: block_out_channels must have 3 entries, has 2").
+// the key or the value at fault ("unet/config.json: block_out_channels must have 3 entries, has
+// 2").
 #include <stdexcept>
 #include <string>
 

@@ -41,7 +41,8 @@ at::Tensor Generators::randn(at::IntArrayRef shape, const at::TensorOptions& opt
     one[0] = 1;
     std::vector<at::Tensor> parts;
     parts.reserve(gens_.size());
-    for (auto& g : gens_) parts.push_back(at::randn(one, g, cpu));
+    for (auto& g : gens_)
+      parts.push_back(at::randn(one, g, cpu));
     out = at::cat(parts, 0);
   }
   const auto dtype = options.has_dtype() ? options.dtype().toScalarType() : at::kFloat;
