@@ -4,6 +4,7 @@
 // the math; the pipeline owns the loop. One scheduler per file, named as in diffusers.
 #include <ATen/core/Tensor.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,12 @@ struct SchedulerStepOutput {
 
 // Per-call arguments diffusers passes to step() when the scheduler accepts them.
 struct StepArgs {
-  double eta = 0.0;                  // DDIM
+  double eta = 0.0;  // DDIM
+  // EulerDiscreteScheduler's churn (Karras et al. 2022); the defaults add no churn.
+  double s_churn = 0.0;
+  double s_tmin = 0.0;
+  double s_tmax = std::numeric_limits<double>::infinity();
+  double s_noise = 1.0;
   Generators* generators = nullptr;  // noise for stochastic schedulers; null: none given
 };
 
@@ -32,7 +38,8 @@ class Scheduler {
   virtual Json config() const = 0;
 
   virtual void set_timesteps(int64_t num_inference_steps) = 0;
-  // int64 for DDPM/DDIM/PNDM..., float32 for the Euler family, exactly as diffusers.
+  // int64 for DDPM/DDIM/PNDM/DPM-Solver, float32 for the Euler family (float64 for LMS/Heun with
+  // Karras sigmas), exactly as diffusers.
   virtual const at::Tensor& timesteps() const = 0;
   virtual int64_t num_inference_steps() const = 0;
   virtual double init_noise_sigma() const { return 1.0; }
