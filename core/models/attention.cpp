@@ -1,0 +1,171 @@
+#include "core/models/attention.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/util/error.h"
+
+namespace papillon {
+
+AttentionImpl::AttentionImpl(const AttentionOptions& options) : options_(options) {
+  const auto& o = options_;
+  if (o.heads <= 0 && !o.out_dim) {
+    throw Error("Attention: heads must be positive (query_dim " + std::to_string(o.query_dim) +
+                ", dim_head " + std::to_string(o.dim_head) + ")");
+  }
+  const int64_t inner_dim = o.out_dim ? *o.out_dim : o.dim_head * o.heads;
+  const int64_t out_dim = o.out_dim.value_or(o.query_dim);
+  const int64_t cross_dim = o.cross_attention_dim.value_or(o.query_dim);
+  heads_ = o.out_dim ? *o.out_dim / o.dim_head : o.heads;
+  scale_ = o.scale_qk ? std::pow(static_cast<double>(o.dim_head), -0.5) : 1.0;
+
+  if (o.norm_num_groups) {
+    group_norm_ = register_module(
+        "group_norm",
+        torch::nn::GroupNorm(
+            torch::nn::GroupNormOptions(*o.norm_num_groups, o.query_dim).eps(o.eps).affine(true)));
+  }
+  to_q_ = register_module(
+      "to_q", torch::nn::Linear(torch::nn::LinearOptions(o.query_dim, inner_dim).bias(o.bias)));
+  to_k_ = register_module(
+      "to_k", torch::nn::Linear(torch::nn::LinearOptions(cross_dim, inner_dim).bias(o.bias)));
+  to_v_ = register_module(
+      "to_v", torch::nn::Linear(torch::nn::LinearOptions(cross_dim, inner_dim).bias(o.bias)));
+  to_out_0_ = torch::nn::Linear(torch::nn::LinearOptions(inner_dim, out_dim).bias(o.out_bias));
+  to_out_ = register_module("to_out", torch::nn::ModuleList(to_out_0_, torch::nn::Dropout(0.0)));
+}
+
+at::Tensor AttentionImpl::head_to_batch_dim(const at::Tensor& x) const {
+  const int64_t batch = x.size(0), seq = x.size(1), dim = x.size(2);
+  return x.reshape({batch, seq, heads_, dim / heads_})
+      .permute({0, 2, 1, 3})
+      .reshape({batch * heads_, seq, dim / heads_});
+}
+
+at::Tensor AttentionImpl::batch_to_head_dim(const at::Tensor& x) const {
+  const int64_t batch = x.size(0), seq = x.size(1), dim = x.size(2);
+  return x.reshape({batch / heads_, heads_, seq, dim})
+      .permute({0, 2, 1, 3})
+      .reshape({batch / heads_, seq, dim * heads_});
+}
+
+at::Tensor AttentionImpl::prepare_attention_mask(const at::Tensor& mask, int64_t target_length,
+                                                 int64_t batch_size) const {
+  if (!mask.defined()) return mask;
+  at::Tensor m = mask;
+  if (m.size(-1) != target_length) {
+    // diffusers pads by target_length (not up to it); kept for parity.
+    m = at::constant_pad_nd(m, {0, target_length}, 0.0);
+  }
+  if (m.size(0) < batch_size * heads_) m = m.repeat_interleave(heads_, 0);
+  return m;
+}
+
+at::Tensor AttentionImpl::attend(const at::Tensor& query_in, const at::Tensor& key_in,
+                                 const at::Tensor& value, const at::Tensor& mask) const {
+  const auto dtype = query_in.scalar_type();
+  at::Tensor query = query_in;
+  at::Tensor key = key_in;
+  if (options_.upcast_attention) {
+    query = query.to(at::kFloat);
+    key = key.to(at::kFloat);
+  }
+  const at::Tensor key_t = key.transpose(-1, -2);
+  const int64_t batch_heads = query.size(0);
+  const int64_t tokens = query.size(1);
+  const int64_t key_tokens = key.size(1);
+  const auto score_type = options_.upcast_softmax ? at::kFloat : query.scalar_type();
+  const int64_t bytes_per_item =
+      tokens * key_tokens *
+      static_cast<int64_t>(
+          std::max(c10::elementSize(score_type), c10::elementSize(query.scalar_type())));
+  int64_t slice = batch_heads;
+  if (bytes_per_item > 0 && bytes_per_item * batch_heads > max_slice_bytes_) {
+    slice = std::max<int64_t>(1, max_slice_bytes_ / bytes_per_item);
+  }
+
+  auto block = [&](int64_t begin, int64_t count) {
+    const at::Tensor q = query.narrow(0, begin, count);
+    const at::Tensor kt = key_t.narrow(0, begin, count);
+    at::Tensor scores;
+    if (mask.defined()) {
+      const at::Tensor m = mask.size(0) == 1 ? mask : mask.narrow(0, begin, count);
+      scores = at::baddbmm(m, q, kt, /*beta=*/1, /*alpha=*/scale_);
+    } else {
+      scores = at::baddbmm(at::empty({count, tokens, key_tokens}, q.options()), q, kt, /*beta=*/0,
+                           /*alpha=*/scale_);
+    }
+    if (options_.upcast_softmax) scores = scores.to(at::kFloat);
+    at::Tensor probs = scores.softmax(-1);
+    scores.reset();
+    probs = probs.to(dtype);
+    return probs;
+  };
+
+  if (slice >= batch_heads) return at::bmm(block(0, batch_heads), value);
+
+  at::Tensor out = at::empty({batch_heads, tokens, value.size(2)}, value.options());
+  for (int64_t begin = 0; begin < batch_heads; begin += slice) {
+    const int64_t count = std::min(slice, batch_heads - begin);
+    at::Tensor out_slice = out.narrow(0, begin, count);
+    at::bmm_out(out_slice, block(begin, count), value.narrow(0, begin, count));
+  }
+  return out;
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& hidden_states_in,
+                                  const at::Tensor& encoder_hidden_states_in,
+                                  const at::Tensor& attention_mask) {
+  const at::Tensor residual = hidden_states_in;
+  at::Tensor hidden_states = hidden_states_in;
+  const int64_t input_ndim = hidden_states.dim();
+  int64_t batch = 0, channels = 0, height = 0, width = 0;
+  if (input_ndim == 4) {
+    batch = hidden_states.size(0);
+    channels = hidden_states.size(1);
+    height = hidden_states.size(2);
+    width = hidden_states.size(3);
+    hidden_states = hidden_states.view({batch, channels, height * width}).transpose(1, 2);
+  }
+  const at::Tensor& context_for_shape =
+      encoder_hidden_states_in.defined() ? encoder_hidden_states_in : hidden_states;
+  const int64_t batch_size = context_for_shape.size(0);
+  const int64_t sequence_length = context_for_shape.size(1);
+  const at::Tensor mask = prepare_attention_mask(attention_mask, sequence_length, batch_size);
+
+  if (group_norm_) {
+    hidden_states = group_norm_->forward(hidden_states.transpose(1, 2)).transpose(1, 2);
+  }
+  at::Tensor query = to_q_->forward(hidden_states);
+  const at::Tensor& context =
+      encoder_hidden_states_in.defined() ? encoder_hidden_states_in : hidden_states;
+  at::Tensor key = to_k_->forward(context);
+  at::Tensor value = to_v_->forward(context);
+
+  query = head_to_batch_dim(query);
+  key = head_to_batch_dim(key);
+  value = head_to_batch_dim(value);
+
+  hidden_states = attend(query, key, value, mask);
+  hidden_states = batch_to_head_dim(hidden_states);
+  hidden_states = to_out_0_->forward(hidden_states);  // to_out.1 is Dropout(0): identity
+
+  if (input_ndim == 4) {
+    hidden_states = hidden_states.transpose(-1, -2).reshape({batch, channels, height, width});
+  }
+  if (options_.residual_connection) hidden_states = hidden_states + residual;
+  return hidden_states / options_.rescale_output_factor;
+}
+
+void set_attention_slice_bytes(torch::nn::Module& module, int64_t bytes) {
+  if (auto* self = dynamic_cast<AttentionImpl*>(&module)) self->set_max_slice_bytes(bytes);
+  for (const auto& child : module.modules(/*include_self=*/false)) {
+    if (auto attention = std::dynamic_pointer_cast<AttentionImpl>(child)) {
+      attention->set_max_slice_bytes(bytes);
+    }
+  }
+}
+
+}  // namespace papillon
