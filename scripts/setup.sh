@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format
   libtorch-dev libopenblas0-pthread libgoogle-glog-dev libgflags-dev libprotobuf-dev
-  nlohmann-json3-dev libsentencepiece-dev
+  nlohmann-json3-dev libsentencepiece-dev libicu-dev
   qt6-base-dev qt6-base-dev-tools qt6-declarative-dev qt6-declarative-dev-tools
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
