@@ -1,0 +1,317 @@
+// papillon-cli bench: speed of full-size models with random weights, with FLOP utilisation measured
+// against the sgemm rate of the same run on the same threads.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include <sys/resource.h>
+
+#include "core/cli/args.h"
+#include "core/cli/commands.h"
+#include "core/cli/progress.h"
+#include "core/models/autoencoder_kl.h"
+#include "core/models/clip_text_model.h"
+#include "core/models/unet_2d.h"
+#include "core/models/unet_2d_condition.h"
+#include "core/pipelines/pipeline_ddpm.h"
+#include "core/schedulers/scheduler.h"
+#include "core/schedulers/scheduler_factory.h"
+#include "core/util/environment.h"
+#include "core/util/error.h"
+#include "core/util/flop_counter.h"
+#include "papillon/build_config.h"
+
+namespace papillon::cli {
+
+const char* const kBenchUsage =
+    "usage: papillon-cli bench unet2d|sd [options]\n\n"
+    "  unet2d                   UNet2DModel from the ddpm-butterflies-32px config, random weights\n"
+    "  sd                       Stable Diffusion 1.5 (bench/configs/stable-diffusion-v1-5), "
+    "random\n"
+    "                           weights: text encoder, one UNet step at 512x512 with CFG (batch "
+    "2),\n"
+    "                           VAE decode of 64x64 latents; ms, GFLOP, utilisation, peak RSS\n"
+    "  --config DIR             a diffusers pipeline folder of configs (default: "
+    "bench/configs/...)\n"
+    "  --batch B                batch size (default 8)\n"
+    "  --iters N                timed forward passes after one warm-up (default 3)\n"
+    "  --steps K                DDPM steps actually run; the 1000-step time is extrapolated "
+    "(default 10)\n"
+    "  --full                   run all 1000 DDPM steps instead of extrapolating\n"
+    "  --threads N              intra-op threads (default: all cores)\n"
+    "  --json                   print the figures as JSON\n";
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// fp32 GEMM rate of this process on its current threads: best of a few 2048^3 products.
+double measure_sgemm_gflops() {
+  const int64_t n = 2048;
+  const auto a = torch::randn({n, n});
+  const auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = Clock::now();
+    c = torch::mm(a, b);
+    best = std::min(best, seconds_since(t0));
+  }
+  return 2.0 * n * n * n / best / 1e9;
+}
+
+// Peak resident set size of this process so far, in bytes (getrusage: kilobytes on Linux).
+double peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
+
+struct Timing {
+  double gflop = 0;
+  double ms = 0;  // median of the timed runs (the counted run's time when iters is 0)
+  double build_s = 0;
+  double peak_rss_gib = 0;
+};
+
+// One counted run (FLOPs, also the warm-up), then `iters` timed runs.
+Timing time_call(const std::function<void()>& call, int64_t iters) {
+  Timing t;
+  {
+    FlopCounter counter;
+    const auto t0 = Clock::now();
+    call();
+    t.ms = seconds_since(t0) * 1e3;
+    t.gflop = counter.total() / 1e9;
+  }
+  std::vector<double> times;
+  for (int64_t i = 0; i < iters; ++i) {
+    const auto t0 = Clock::now();
+    call();
+    times.push_back(seconds_since(t0) * 1e3);
+  }
+  if (!times.empty()) {
+    std::sort(times.begin(), times.end());
+    t.ms = times[times.size() / 2];
+  }
+  t.peak_rss_gib = peak_rss_bytes() / (1024.0 * 1024.0 * 1024.0);
+  return t;
+}
+
+int bench_sd(const Args& args) {
+  const std::string dir = args.get_or(
+      "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/stable-diffusion-v1-5");
+  const int64_t iters = args.get_int("iters", 1, 0, 1000);
+  set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
+  c10::InferenceMode inference;
+  torch::manual_seed(0);
+  const double sgemm = measure_sgemm_gflops();
+
+  // Each model is built (default random init), measured and freed in turn, so the peak RSS is
+  // the largest model's plus its activations.
+  const std::string text_path = dir + "/text_encoder/config.json";
+  const auto text_config = CLIPTextConfig::from_json(read_json_file(text_path), text_path);
+  const std::string unet_path = dir + "/unet/config.json";
+  const auto unet_config =
+      UNet2DConditionModelConfig::from_json(read_json_file(unet_path), unet_path);
+  const std::string vae_path = dir + "/vae/config.json";
+  const auto vae_config = AutoencoderKLConfig::from_json(read_json_file(vae_path), vae_path);
+
+  Timing text, unet_step, vae_decode;
+  int64_t text_params = 0, unet_params = 0, vae_params = 0;
+  const auto count = [](const torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters())
+      n += p.numel();
+    return n;
+  };
+  {
+    const auto t0 = Clock::now();
+    CLIPTextModel model(text_config);
+    model->eval();
+    const double build_s = seconds_since(t0);
+    text_params = count(*model);
+    // prompt + negative prompt, 77 tokens each
+    const auto ids = torch::randint(0, text_config.vocab_size, {2, 77}, torch::kLong);
+    text = time_call([&] { model->forward(ids); }, std::max<int64_t>(iters, 3));
+    text.build_s = build_s;
+  }
+  const int64_t size = 512 / vae_config.vae_scale_factor();
+  {
+    const auto t0 = Clock::now();
+    UNet2DConditionModel model(unet_config);
+    model->eval();
+    const double build_s = seconds_since(t0);
+    unet_params = count(*model);
+    const auto x = torch::randn({2, unet_config.in_channels, size, size});
+    const auto t = torch::full({}, 981, torch::kLong);
+    const auto context = torch::randn({2, 77, text_config.hidden_size});
+    unet_step = time_call([&] { model->forward(x, t, context); }, iters);
+    unet_step.build_s = build_s;
+  }
+  {
+    const auto t0 = Clock::now();
+    AutoencoderKL model(vae_config);
+    model->eval();
+    const double build_s = seconds_since(t0);
+    vae_params = count(*model);
+    const auto z = torch::randn({1, vae_config.latent_channels, size, size});
+    vae_decode = time_call([&] { model->decode(z); }, iters);
+    vae_decode.build_s = build_s;
+  }
+  const double peak = peak_rss_bytes() / (1024.0 * 1024.0 * 1024.0);
+  const auto util = [&](const Timing& t) { return t.gflop / (t.ms / 1e3) / sgemm; };
+
+  if (args.has("json")) {
+    const auto part = [&](const Timing& t, int64_t params) {
+      return Json{{"parameters", params},
+                  {"build_s", t.build_s},
+                  {"ms", t.ms},
+                  {"gflop", t.gflop},
+                  {"flop_utilisation", util(t)},
+                  {"peak_rss_gib_after", t.peak_rss_gib}};
+    };
+    const Json j = {{"model", "stable-diffusion-v1-5 (random weights)"},
+                    {"config", dir},
+                    {"threads", thread_count()},
+                    {"blas_core", blas_core_description()},
+                    {"sgemm_gflops", sgemm},
+                    {"text_encoder", part(text, text_params)},
+                    {"unet_step_cfg_512", part(unet_step, unet_params)},
+                    {"vae_decode_512", part(vae_decode, vae_params)},
+                    {"peak_rss_gib", peak}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("bench sd — %s (random weights, fp32, CPU)\n", dir.c_str());
+  std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
+  std::printf("  sgemm 2048^3 (baseline, this run): %.1f GFLOP/s\n", sgemm);
+  const auto line = [&](const char* what, const Timing& t, int64_t params) {
+    std::printf(
+        "  %-34s %7.1f M params, built in %.1f s: %9.1f ms, %7.1f GFLOP -> %6.1f GFLOP/s = %3.0f%% "
+        "of sgemm (peak RSS so far %.2f GiB)\n",
+        what, params / 1e6, t.build_s, t.ms, t.gflop, t.gflop / (t.ms / 1e3), util(t) * 100,
+        t.peak_rss_gib);
+  };
+  line("text encoder (2 x 77 tokens)", text, text_params);
+  line("UNet step 512x512, CFG batch 2", unet_step, unet_params);
+  line("VAE decode 64x64 -> 512x512", vae_decode, vae_params);
+  std::printf("  peak RSS %.2f GiB\n", peak);
+  return 0;
+}
+
+int bench_unet2d(const Args& args) {
+  const std::string dir = args.get_or(
+      "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/ddpm-butterflies-32px");
+  const int64_t batch = args.get_int("batch", 8, 1, 1024);
+  const int64_t iters = args.get_int("iters", 3, 1, 1000);
+  const int64_t steps = args.has("full") ? 1000 : args.get_int("steps", 10, 1, 1000);
+  set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
+  c10::InferenceMode inference;
+  torch::manual_seed(0);
+
+  const std::string unet_config_path = dir + "/unet/config.json";
+  const auto config =
+      UNet2DModelConfig::from_json(read_json_file(unet_config_path), unet_config_path);
+  UNet2DModel unet(config);
+  unet->eval();
+  int64_t parameters = 0;
+  for (const auto& p : unet->parameters())
+    parameters += p.numel();
+  const int64_t size = config.sample_size.empty() ? 32 : config.sample_size[0];
+  const auto x = torch::randn({batch, config.in_channels, size, size});
+  const auto t = torch::full({batch}, 500, torch::kLong);
+
+  const double sgemm = measure_sgemm_gflops();
+  double flops = 0;
+  {
+    FlopCounter counter;
+    unet->forward(x, t);  // warm-up, counted
+    flops = counter.total();
+  }
+  std::vector<double> times;
+  for (int64_t i = 0; i < iters; ++i) {
+    const auto t0 = Clock::now();
+    unet->forward(x, t);
+    times.push_back(seconds_since(t0));
+  }
+  std::sort(times.begin(), times.end());
+  const double forward_s = times[times.size() / 2];
+
+  // The DDPM loop itself (UNet + scheduler step + noise draws), K steps of a 1000-step schedule.
+  auto scheduler =
+      make_scheduler("DDPMScheduler", read_json_file(dir + "/scheduler/scheduler_config.json"));
+  DDPMPipeline pipeline =
+      DDPMPipeline::from_components(unet, std::move(scheduler), ComputeTarget{});
+  UnconditionalRequest request;
+  request.batch_size = batch;
+  request.num_inference_steps = 1000;
+  request.seed = 0;
+  RunControl control;
+  int done = 0;
+  control.on_step = [&](const StepEvent&) {
+    if (++done >= steps) control.cancel.cancel();
+  };
+  const auto t0 = Clock::now();
+  try {
+    pipeline(request, control);
+  } catch (const Cancelled&) {
+  }
+  const double loop_s = seconds_since(t0);
+  const double ddpm_1000_s = loop_s / done * 1000.0;
+  const double utilisation = flops / forward_s / (sgemm * 1e9);
+
+  if (args.has("json")) {
+    Json j = {{"model", "UNet2DModel"},
+              {"config", unet_config_path},
+              {"batch", batch},
+              {"threads", thread_count()},
+              {"blas_core", blas_core_description()},
+              {"parameters", parameters},
+              {"gflop_per_forward", flops / 1e9},
+              {"forward_ms", forward_s * 1e3},
+              {"sgemm_gflops", sgemm},
+              {"flop_utilisation", utilisation},
+              {"ddpm_steps_run", done},
+              {"ddpm_1000_steps_s", ddpm_1000_s},
+              {"ddpm_extrapolated", done < 1000}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("bench unet2d — %s\n", unet_config_path.c_str());
+  std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
+  std::printf("  sgemm 2048^3 (baseline, this run): %.1f GFLOP/s\n", sgemm);
+  std::printf("  UNet2DModel %.1f M parameters, batch %lld at %lldx%lld\n", parameters / 1e6,
+              static_cast<long long>(batch), static_cast<long long>(size),
+              static_cast<long long>(size));
+  std::printf("  forward: %.1f ms (median of %lld), %.1f GFLOP -> %.1f GFLOP/s = %.0f%% of sgemm\n",
+              forward_s * 1e3, static_cast<long long>(iters), flops / 1e9, flops / forward_s / 1e9,
+              utilisation * 100);
+  std::printf("  DDPM 1000 steps: %s (%s from %d steps, %.2f s/step)\n",
+              format_duration(ddpm_1000_s).c_str(), done < 1000 ? "extrapolated" : "measured", done,
+              loop_s / done);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  const Args args(argv, {"config", "batch", "iters", "steps", "threads"}, {"full", "json"});
+  if (args.positional().size() != 1) {
+    throw Error("bench needs a model: papillon-cli bench unet2d|sd");
+  }
+  const std::string what = args.positional()[0];
+  if (what == "unet2d") return bench_unet2d(args);
+  if (what == "sd") return bench_sd(args);
+  throw Error("unknown benchmark '" + what + "' (known: unet2d, sd)");
+}
+
+}  // namespace papillon::cli

@@ -1,0 +1,17 @@
+#pragma once
+// One function per papillon-cli command; each returns the process exit code and throws
+// papillon::Error for anything a user should read.
+#include <string>
+#include <vector>
+
+namespace papillon::cli {
+
+int cmd_generate(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+
+extern const char* const kGenerateUsage;
+extern const char* const kInspectUsage;
+extern const char* const kBenchUsage;
+
+}  // namespace papillon::cli

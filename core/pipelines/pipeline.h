@@ -1,0 +1,87 @@
+#pragma once
+// One interface over every pipeline (unconditional DDPM/DDIM, Stable Diffusion, ...), for the
+// worker thread, the window and the CLI: describe the model, generate a batch, turn a step into a
+// preview.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/io/config.h"
+#include "core/pipelines/generation_parameters.h"
+#include "core/pipelines/pipeline_types.h"
+#include "core/util/device.h"
+
+namespace papillon {
+
+// What a loaded model can do, so front ends show the right controls.
+struct PipelineInfo {
+  std::string pipeline_class;  // "DDPMPipeline", "StableDiffusionPipeline", ...
+  std::string model_name;      // the folder's name
+  std::string model_dir;
+  bool takes_prompt = false;
+  bool takes_negative_prompt = false;
+  bool takes_guidance = false;
+  bool fixed_size = true;     // unconditional UNets have one size
+  int64_t size_multiple = 8;  // width/height must be multiples of this when not fixed
+  int64_t default_width = 0;
+  int64_t default_height = 0;
+  int64_t default_steps = 50;
+  double default_guidance = 7.5;
+  std::string default_scheduler;         // diffusers class name
+  std::vector<std::string> schedulers;   // class names that can be chosen
+  std::vector<std::string> class_names;  // class-conditional models: the classes a prompt can name
+  int64_t parameters = 0;
+};
+
+struct GenerationRequest {
+  // One prompt for every image, or one per image (diffusers' list of prompts).
+  std::vector<std::string> prompts;
+  std::vector<std::string> negative_prompts;
+  double guidance_scale = -1;  // < 0: the model's default
+  int64_t width = 0;           // 0: the model's default
+  int64_t height = 0;
+  int64_t steps = 0;  // 0: the model's default
+  int64_t batch_size = 1;
+  // One generator for the batch, or (seeds not empty) one generator per image.
+  uint64_t seed = 0;
+  std::vector<uint64_t> seeds;
+  double eta = 0.0;
+  std::vector<int64_t> class_labels;  // explicit labels for class-conditional models
+  std::string scheduler;              // empty: the model's default
+  Json scheduler_overrides = Json::object();
+  // Text-to-image models (Stable Diffusion).
+  at::Tensor init_latents;        // diffusers' latents=: the starting latents instead of a draw
+  bool plain_prompt = false;      // no prompt-weighting syntax, diffusers' 77-token truncation
+  int64_t clip_skip = 0;          // diffusers' clip_skip (0: the last layer)
+  double guidance_rescale = 0.0;  // diffusers' guidance_rescale
+};
+
+struct GenerationResult {
+  at::Tensor images;        // [B, C, H, W] float32 in [0, 1], CPU (C = 1 or 3)
+  at::Tensor final_sample;  // the final sample/latents, model space, CPU float32
+  std::vector<double> timesteps;
+  std::vector<GenerationParameters> parameters;  // one per image, ready to embed in its PNG
+  at::Tensor prompt_embeds;  // text-to-image models: the text encoder's output, CPU float32
+};
+
+class ImagePipeline {
+ public:
+  virtual ~ImagePipeline() = default;
+  virtual const PipelineInfo& info() const = 0;
+  // Runs a batch. RunControl::on_step sees every step; a cancelled run throws papillon::Cancelled.
+  virtual GenerationResult generate(const GenerationRequest& request,
+                                    const RunControl& control) = 0;
+  // A cheap RGB preview of a step: [B, C, H, W] in [0, 1] on the CPU (pixel models: the clamped
+  // predicted x0; latent models: a fast latent->RGB projection).
+  virtual at::Tensor preview(const StepEvent& event) const = 0;
+};
+
+// Opens a diffusers folder and builds the matching pipeline. Errors name the folder and the
+// problem.
+std::unique_ptr<ImagePipeline> load_pipeline(const std::string& dir, const ComputeTarget& target,
+                                             const std::string& variant = "");
+
+}  // namespace papillon

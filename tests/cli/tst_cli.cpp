@@ -1,0 +1,168 @@
+// papillon-cli end to end: run the real process, read back the PNGs and the dump.
+#include <torch/torch.h>
+
+#include <QProcess>
+#include <QtTest>
+#include <filesystem>
+
+#include "core/io/safetensors.h"
+#include "core/runtime/png_io.h"
+#include "tests/common/fixtures.h"
+
+using namespace papillon;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  QString out;
+  QString err;
+};
+
+Result run_cli(const QStringList& args) {
+  QProcess p;
+  p.start(QString::fromLocal8Bit(qgetenv("PAPILLON_CLI")), args);
+  p.waitForFinished(600000);
+  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+          QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString fixture(const std::string& rel) { return QString::fromStdString(test::fixture_path(rel)); }
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY2(!qgetenv("PAPILLON_CLI").isEmpty(), "PAPILLON_CLI must point at papillon-cli");
+  }
+
+  // The DDPM fixture run, through the CLI: dump and PNG equal diffusers' output.
+  void generate_matches_diffusers() {
+    const std::string dir = test::temp_dir("cli-gen");
+    const QString grid = QString::fromStdString(dir + "/grid.png");
+    const QString dump = QString::fromStdString(dir + "/out.safetensors");
+    const QString images = QString::fromStdString(dir + "/images");
+    const auto r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--steps", "50",
+                            "--seed", "1", "--out", grid, "--dump", dump, "--save-images", images,
+                            "--padding", "0", "--scale", "1", "--preview-every", "10",
+                            "--timeline", QString::fromStdString(dir + "/timeline.png"),
+                            "--threads", "1"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto run = SafetensorsFile::open(
+        test::fixture_path("pipeline_runs/ddpm_50steps_seed1_bs1/run.safetensors"));
+    const auto out = SafetensorsFile::open(dump.toStdString());
+    const auto expected_image = run.get("image").permute({0, 3, 1, 2});
+    PAPILLON_EXPECT_CLOSE(out.get("images"), expected_image, 1e-3, 0.0, "dumped images");
+    PAPILLON_EXPECT_CLOSE(out.get("final_sample"), run.get("final_sample"), 1e-4, 0.0,
+                          "dumped final_sample");
+    QVERIFY(out.contains("pred_x0.step0000"));
+    QVERIFY(out.contains("pred_x0.step0049"));
+
+    // The grid PNG holds the image, rounded like diffusers' numpy_to_pil, and its parameters.
+    const QImage png(grid);
+    QCOMPARE(png.width(), 32);
+    const auto pixels = qimage_to_tensor(png);
+    PAPILLON_EXPECT_CLOSE(pixels, (expected_image[0] * 255).round() / 255, 1.01 / 255, 0.0,
+                          "grid pixels");
+    const auto text = read_png_text(grid.toStdString());
+    const QString params = QString::fromStdString(text.at("parameters"));
+    QVERIFY2(params.contains("Steps: 50") && params.contains("Sampler: DDPM") &&
+                 params.contains("Seed: 1,") && params.contains("Size: 32x32") &&
+                 params.contains("Model: ddpm_tiny"),
+             qPrintable(params));
+    const Json j = Json::parse(text.at("papillon"));
+    QCOMPARE(j["seed"].get<uint64_t>(), uint64_t(1));
+    QCOMPARE(j["steps"].get<int64_t>(), int64_t(50));
+    QVERIFY(std::filesystem::exists(images.toStdString() + "/0-seed1.png"));
+    const QImage timeline(QString::fromStdString(dir + "/timeline.png"));
+    QCOMPARE(timeline.width(), 6 * (32 + 0));  // steps 0,10,20,30,40,49
+  }
+
+  // --seeds: one generator per image; image 1 of "--seeds 7,1" is the "--seed 1" image.
+  void seeds_reproduce_single_images() {
+    const std::string dir = test::temp_dir("cli-seeds");
+    const auto a = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--steps", "5",
+                            "--seeds", "7,1", "--out", QString::fromStdString(dir + "/a.png"),
+                            "--dump", QString::fromStdString(dir + "/a.safetensors"), "--quiet"});
+    QVERIFY2(a.code == 0, qPrintable(a.err));
+    const auto b = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--steps", "5",
+                            "--seed", "1", "--out", QString::fromStdString(dir + "/b.png"),
+                            "--dump", QString::fromStdString(dir + "/b.safetensors"), "--quiet"});
+    QVERIFY2(b.code == 0, qPrintable(b.err));
+    const auto ia = SafetensorsFile::open(dir + "/a.safetensors").get("final_sample");
+    const auto ib = SafetensorsFile::open(dir + "/b.safetensors").get("final_sample");
+    // Batch 2 vs batch 1 changes only float rounding: the README's pipeline tolerance.
+    PAPILLON_EXPECT_CLOSE(ia[1], ib[0], 1e-4, 1e-4, "seeds 7,1 image 1 vs seed 1");
+    const auto text = read_png_text(dir + "/a.png");
+    QVERIFY(Json::parse(text.at("papillon"))["seeds"] == Json::parse("[7, 1]"));
+  }
+
+  void scheduler_options_are_applied() {
+    const std::string dir = test::temp_dir("cli-ddim");
+    const auto r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--scheduler",
+                            "ddim", "--scheduler-opt", "clip_sample=false", "--steps", "50",
+                            "--seed", "2", "--batch", "2", "--out",
+                            QString::fromStdString(dir + "/g.png"), "--dump",
+                            QString::fromStdString(dir + "/d.safetensors"), "--quiet"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto run = SafetensorsFile::open(
+        test::fixture_path("pipeline_runs/ddim_eta0_noclip_50steps_seed2_bs2/run.safetensors"));
+    const auto expected = run.get("final_sample");
+    const double scale = std::max(1.0, expected.abs().max().item<double>());
+    PAPILLON_EXPECT_CLOSE(SafetensorsFile::open(dir + "/d.safetensors").get("final_sample"),
+                          expected, 1e-4 * scale, 0.0, "DDIM final_sample via CLI");
+  }
+
+  void inspect_describes_a_folder() {
+    const auto r = run_cli({"inspect", fixture("pipelines/ddpm_tiny"), "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const Json j = Json::parse(r.out.toStdString());
+    QCOMPARE(j["pipeline"].get<std::string>(), std::string("DDPMPipeline"));
+    int64_t expected = 0;
+    for (const auto& k : test::fixture_json("models/unet2d_ddpm/keys.json")) {
+      int64_t n = 1;
+      for (const auto& d : k["shape"]) n *= d.get<int64_t>();
+      expected += n;
+    }
+    QCOMPARE(j["components"]["unet"]["weights"][0]["parameters"].get<int64_t>(), expected);
+    QCOMPARE(j["components"]["scheduler"]["class"].get<std::string>(), std::string("DDPMScheduler"));
+  }
+
+  void bad_input_gives_clear_errors() {
+    auto r = run_cli({"inspect", "/nonexistent/model"});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("not a folder"), qPrintable(r.err));
+    r = run_cli({"inspect", fixture("pipelines/ddpm_tiny/unet")});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("model_index.json"), qPrintable(r.err));
+    r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny")});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("--out"), qPrintable(r.err));
+    r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--out", "/tmp/x.png",
+                 "--scheduler", "nonsense"});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("nonsense"), qPrintable(r.err));
+    r = run_cli({"generate", "--bogus"});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("--bogus"), qPrintable(r.err));
+    // A truncated weights file in a copied folder.
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir("cli-bad");
+    fs::copy(test::fixture_path("pipelines/ddpm_tiny"), dir + "/m", fs::copy_options::recursive);
+    const std::string w = dir + "/m/unet/diffusion_pytorch_model.safetensors";
+    fs::resize_file(w, fs::file_size(w) / 2);
+    r = run_cli({"generate", "--model", QString::fromStdString(dir + "/m"), "--out",
+                 QString::fromStdString(dir + "/g.png"), "--steps", "2"});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("diffusion_pytorch_model.safetensors"), qPrintable(r.err));
+    QVERIFY(!fs::exists(dir + "/g.png"));
+    r = run_cli({"inspect", QString::fromStdString(dir + "/m")});
+    QVERIFY(r.code != 0);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestCli)
+#include "tst_cli.moc"
