@@ -21,7 +21,7 @@ void print_usage() {
       "  generate   make images with a diffusers model folder\n"
       "  inspect    describe a model folder (pipeline, components, parameters, configs)\n"
       "  bench      measure model speed and FLOP utilisation\n"
-      "\n"
+      "  tokenize   print the CLIP token ids of a text (Stable Diffusion models)\n\n"
       "papillon-cli <command> --help shows the options of a command.\n",
       PAPILLON_VERSION);
 }
@@ -53,6 +53,10 @@ int run(int argc, char** argv) {
     if (command == "bench") {
       if (help) return std::printf("%s", kBenchUsage), 0;
       return cmd_bench(rest);
+    }
+    if (command == "tokenize") {
+      if (help) return std::printf("%s", kTokenizeUsage), 0;
+      return cmd_tokenize(rest);
     }
     std::fprintf(stderr, "papillon-cli: unknown command '%s'\n\n", command.c_str());
     print_usage();

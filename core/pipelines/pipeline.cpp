@@ -9,6 +9,7 @@
 #include "core/pipelines/image_grid.h"
 #include "core/pipelines/model_folder.h"
 #include "core/pipelines/pipeline_ddpm.h"
+#include "core/pipelines/pipeline_stable_diffusion.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
 #include "core/util/error.h"
@@ -73,7 +74,8 @@ class UnconditionalImagePipeline : public ImagePipeline {
         request.steps > 0 ? request.steps : (request.scheduler.empty() ? papillon_steps_ : 0);
     r.seed = request.seed;
     r.seeds = request.seeds;
-    r.eta = request.eta;
+    // papillon.json's default_eta applies to the default scheduler when no eta was asked for.
+    r.eta = request.eta == 0.0 && request.scheduler.empty() ? papillon_eta_ : request.eta;
     r.class_labels = class_labels;
     if (null_class_ >= 0) {
       r.null_class = null_class_;
@@ -150,6 +152,7 @@ class UnconditionalImagePipeline : public ImagePipeline {
       info_.default_scheduler = default_scheduler_;
     }
     papillon_steps_ = r.get_int("default_steps", 0);
+    papillon_eta_ = r.get_double("default_eta", 0.0);
     if (papillon_steps_ > 0) info_.default_steps = papillon_steps_;
   }
 
@@ -191,6 +194,7 @@ class UnconditionalImagePipeline : public ImagePipeline {
   Json current_overrides_ = Json::object();
   int64_t null_class_ = -1;
   int64_t papillon_steps_ = 0;
+  double papillon_eta_ = 0.0;
 };
 
 }  // namespace
@@ -201,8 +205,12 @@ std::unique_ptr<ImagePipeline> load_pipeline(const std::string& dir, const Compu
   if (folder.pipeline_class == "DDPMPipeline" || folder.pipeline_class == "DDIMPipeline") {
     return std::make_unique<UnconditionalImagePipeline>(folder, target, variant);
   }
+  if (folder.pipeline_class == "StableDiffusionPipeline") {
+    return make_stable_diffusion_image_pipeline(folder, target, variant);
+  }
   throw Error(folder.dir + ": " + folder.pipeline_class +
-              " folders are not supported yet (DDPMPipeline and DDIMPipeline are)");
+              " folders are not supported yet (DDPMPipeline, DDIMPipeline and "
+              "StableDiffusionPipeline are)");
 }
 
 }  // namespace papillon
