@@ -1,0 +1,215 @@
+#include "core/runtime/generation_worker.h"
+
+#include <torch/torch.h>
+
+#include <QMetaObject>
+#include <QThread>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <mutex>
+
+#include "core/pipelines/pipeline.h"
+#include "core/runtime/png_io.h"
+#include "core/util/environment.h"
+#include "core/util/error.h"
+
+namespace papillon {
+namespace {
+
+QStringList to_string_list(const std::vector<std::string>& values) {
+  QStringList out;
+  for (const auto& v : values)
+    out << QString::fromStdString(v);
+  return out;
+}
+
+QVariantMap info_to_map(const PipelineInfo& info) {
+  QStringList schedulers = to_string_list(info.schedulers);
+  const QString default_scheduler = QString::fromStdString(info.default_scheduler);
+  schedulers.removeAll(default_scheduler);
+  schedulers.prepend(default_scheduler);  // the model's default first
+  return {
+      {QStringLiteral("pipelineClass"), QString::fromStdString(info.pipeline_class)},
+      {QStringLiteral("modelName"), QString::fromStdString(info.model_name)},
+      {QStringLiteral("modelDir"), QString::fromStdString(info.model_dir)},
+      {QStringLiteral("takesPrompt"), info.takes_prompt},
+      {QStringLiteral("takesNegativePrompt"), info.takes_negative_prompt},
+      {QStringLiteral("takesGuidance"), info.takes_guidance},
+      {QStringLiteral("fixedSize"), info.fixed_size},
+      {QStringLiteral("sizeMultiple"), static_cast<int>(info.size_multiple)},
+      {QStringLiteral("defaultWidth"), static_cast<int>(info.default_width)},
+      {QStringLiteral("defaultHeight"), static_cast<int>(info.default_height)},
+      {QStringLiteral("defaultSteps"), static_cast<int>(info.default_steps)},
+      {QStringLiteral("defaultGuidance"), info.default_guidance},
+      {QStringLiteral("defaultScheduler"), default_scheduler},
+      {QStringLiteral("schedulers"), schedulers},
+      {QStringLiteral("classNames"), to_string_list(info.class_names)},
+      {QStringLiteral("parameters"), static_cast<double>(info.parameters)},
+  };
+}
+
+QString message_of(const std::exception& e) {
+  const QString text = QString::fromUtf8(e.what());
+  // c10::Error messages carry a C++ backtrace after the first line: keep what a user can read.
+  const qsizetype cut = text.indexOf(QLatin1String("\nException raised from"));
+  return cut > 0 ? text.left(cut).trimmed() : text.trimmed();
+}
+
+}  // namespace
+
+struct GenerationWorker::Impl {
+  QThread thread;
+  QObject* context = nullptr;  // lives on `thread`; queued functors run in its event loop
+
+  mutable std::mutex mutex;  // guards queue and running
+  std::deque<GenerationJob> queue;
+  CancelToken running;  // the token of the job that runs now
+
+  // Worker thread only.
+  std::unique_ptr<ImagePipeline> pipeline;
+};
+
+GenerationWorker::GenerationWorker(QObject* parent)
+    : QObject(parent), d_(std::make_unique<Impl>()) {
+  qRegisterMetaType<GenerationJob>();
+  d_->thread.setObjectName(QStringLiteral("papillon-generation"));
+  d_->context = new QObject;
+  d_->context->moveToThread(&d_->thread);
+  d_->thread.start();
+}
+
+GenerationWorker::~GenerationWorker() {
+  {
+    std::lock_guard<std::mutex> lock(d_->mutex);
+    d_->queue.clear();
+    d_->running.cancel();
+  }
+  d_->thread.quit();
+  d_->thread.wait();
+  delete d_->context;
+  d_->pipeline.reset();
+}
+
+void GenerationWorker::loadModel(const QString& dir) {
+  QMetaObject::invokeMethod(d_->context, [this, dir] {
+    c10::InferenceMode inference;
+    try {
+      auto pipeline = load_pipeline(dir.toStdString(), ComputeTarget{});
+      d_->pipeline = std::move(pipeline);
+      Q_EMIT modelLoaded(info_to_map(d_->pipeline->info()));
+    } catch (const std::exception& e) {
+      Q_EMIT modelFailed(message_of(e));
+    }
+  });
+}
+
+void GenerationWorker::enqueue(const GenerationJob& job) {
+  {
+    std::lock_guard<std::mutex> lock(d_->mutex);
+    d_->queue.push_back(job);
+  }
+  QMetaObject::invokeMethod(d_->context, [this] {
+    while (true) {
+      GenerationJob next;
+      CancelToken token;
+      {
+        std::lock_guard<std::mutex> lock(d_->mutex);
+        if (d_->queue.empty()) return;
+        next = d_->queue.front();
+        d_->queue.pop_front();
+        d_->running = token;
+      }
+      run(next, token);
+    }
+  });
+}
+
+void GenerationWorker::cancelRunning() {
+  std::lock_guard<std::mutex> lock(d_->mutex);
+  d_->running.cancel();
+}
+
+bool GenerationWorker::removeQueued(int jobId) {
+  std::lock_guard<std::mutex> lock(d_->mutex);
+  for (auto it = d_->queue.begin(); it != d_->queue.end(); ++it) {
+    if (it->id == jobId) {
+      d_->queue.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+int GenerationWorker::queuedCount() const {
+  std::lock_guard<std::mutex> lock(d_->mutex);
+  return static_cast<int>(d_->queue.size());
+}
+
+void GenerationWorker::run(const GenerationJob& job, const CancelToken& token) {
+  c10::InferenceMode inference;  // thread-local: set here, on the worker thread
+  if (!d_->pipeline) {
+    Q_EMIT jobFailed(job.id, QStringLiteral("no model is loaded"));
+    return;
+  }
+  ImagePipeline& pipeline = *d_->pipeline;
+  const PipelineInfo& info = pipeline.info();
+  set_thread_count(auto_thread_count(info.parameters));
+
+  GenerationRequest request;
+  const int64_t batch = std::max(1, job.batch_size);
+  if (info.takes_prompt) {
+    request.prompts = {job.prompt.toStdString()};
+    if (info.takes_negative_prompt && !job.negative_prompt.isEmpty()) {
+      request.negative_prompts = {job.negative_prompt.toStdString()};
+    }
+  }
+  if (info.takes_guidance) request.guidance_scale = job.guidance_scale;
+  if (!info.fixed_size) {
+    request.width = job.width;
+    request.height = job.height;
+  }
+  request.steps = job.steps;
+  request.batch_size = batch;
+  request.seed = job.seed;
+  if (job.per_image_seeds) {
+    for (int64_t i = 0; i < batch; ++i)
+      request.seeds.push_back(job.seed + static_cast<uint64_t>(i));
+  }
+  request.scheduler = job.scheduler.toStdString();
+
+  Q_EMIT jobStarted(job.id, job.steps > 0 ? job.steps : static_cast<int>(info.default_steps));
+  const auto start = std::chrono::steady_clock::now();
+  RunControl control;
+  control.cancel = token;
+  control.on_step = [&](const StepEvent& event) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int done = event.step + 1;
+    Q_EMIT progress(job.id, done, event.num_steps, elapsed > 0 ? done / elapsed : 0.0);
+    const at::Tensor images = pipeline.preview(event);  // cheap: clamped x0, no PNG encoding
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      Q_EMIT preview(job.id, static_cast<int>(i), done, tensor_to_qimage(images[i]));
+    }
+  };
+
+  try {
+    const GenerationResult result = pipeline.generate(request, control);
+    const at::Tensor& check = result.final_sample.defined() ? result.final_sample : result.images;
+    if (!torch::isfinite(check).all().item<bool>()) {
+      throw Error("the model produced NaN or infinite values; try another scheduler or fp32");
+    }
+    for (int64_t i = 0; i < result.images.size(0); ++i) {
+      const auto& parameters = result.parameters.at(static_cast<size_t>(i));
+      Q_EMIT imageFinished(job.id, static_cast<int>(i), tensor_to_qimage(result.images[i]),
+                           QString::fromStdString(parameters.to_json().dump()));
+    }
+    Q_EMIT jobFinished(job.id);
+  } catch (const Cancelled&) {
+    Q_EMIT jobCancelled(job.id);
+  } catch (const std::exception& e) {
+    Q_EMIT jobFailed(job.id, message_of(e));
+  }
+}
+
+}  // namespace papillon

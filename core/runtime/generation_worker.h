@@ -1,0 +1,69 @@
+#pragma once
+// The generation worker: a QObject whose model and jobs live on its own QThread. The UI thread
+// queues jobs and reads results through signals (queued connections), so the window never waits
+// for LibTorch. The header is torch-free (pimpl).
+#include <QImage>
+#include <QObject>
+#include <QString>
+#include <QVariantMap>
+
+#include <cstdint>
+#include <memory>
+
+namespace papillon {
+
+class CancelToken;
+
+// One job as the front end describes it; zero / empty fields take the model's defaults.
+struct GenerationJob {
+  int id = 0;
+  QString prompt;
+  QString negative_prompt;
+  int steps = 0;
+  double guidance_scale = -1;
+  int width = 0;
+  int height = 0;
+  int batch_size = 1;
+  quint64 seed = 0;
+  bool per_image_seeds = true;  // image i uses seed + i, so each image can be reproduced alone
+  QString scheduler;
+};
+
+class GenerationWorker : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit GenerationWorker(QObject* parent = nullptr);
+  ~GenerationWorker() override;  // cancels the running job, drops the queue and joins the thread
+
+  // All of these return at once; the work happens on the worker thread.
+  // Loads a diffusers folder (after the running job); modelLoaded or modelFailed follows.
+  void loadModel(const QString& dir);
+  // Queues a job; jobStarted / progress / preview / imageFinished / jobFinished follow.
+  void enqueue(const GenerationJob& job);
+  // Stops the running job at the next step (jobCancelled follows). Queued jobs stay.
+  void cancelRunning();
+  // Removes a job that has not started; true if it was still queued.
+  bool removeQueued(int jobId);
+  int queuedCount() const;
+
+ Q_SIGNALS:
+  void modelLoaded(const QVariantMap& info);
+  void modelFailed(const QString& message);
+  void jobStarted(int jobId, int totalSteps);
+  void progress(int jobId, int step, int totalSteps, double itPerSec);
+  void preview(int jobId, int imageIndex, int step, const QImage& image);
+  void imageFinished(int jobId, int imageIndex, const QImage& image, const QString& parametersJson);
+  void jobFinished(int jobId);
+  void jobFailed(int jobId, const QString& message);
+  void jobCancelled(int jobId);
+
+ private:
+  struct Impl;
+  void run(const GenerationJob& job, const CancelToken& token);
+  std::unique_ptr<Impl> d_;
+};
+
+}  // namespace papillon
+
+Q_DECLARE_METATYPE(papillon::GenerationJob)

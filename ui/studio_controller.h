@@ -1,0 +1,158 @@
+#pragma once
+// The window's controller (a QML singleton): the model, the generation parameters, the job queue
+// and its progress. It adapts papillon::GenerationWorker (core/runtime) to QML.
+#include <QtQml/qqmlregistration.h>
+#include <QObject>
+#include <QQuickWindow>
+#include <QString>
+#include <QStringList>
+#include <QVariantMap>
+
+#include <memory>
+
+#include "core/runtime/generation_worker.h"
+#include "ui/gallery_model.h"
+
+class QQmlEngine;
+class QJSEngine;
+
+namespace papillon::ui {
+
+class StudioController : public QObject {
+  Q_OBJECT
+  QML_ELEMENT
+  QML_SINGLETON
+
+  Q_PROPERTY(GalleryModel* gallery READ gallery CONSTANT)
+  // The model
+  Q_PROPERTY(QString modelPath READ modelPath NOTIFY modelChanged)
+  Q_PROPERTY(QVariantMap modelInfo READ modelInfo NOTIFY modelChanged)
+  Q_PROPERTY(bool modelReady READ modelReady NOTIFY modelChanged)
+  Q_PROPERTY(bool modelLoading READ modelLoading NOTIFY modelLoadingChanged)
+  Q_PROPERTY(QString modelError READ modelError NOTIFY modelErrorChanged)
+  Q_PROPERTY(QStringList recentModels READ recentModels NOTIFY recentModelsChanged)
+  // Generation parameters
+  Q_PROPERTY(QString prompt MEMBER m_prompt NOTIFY parametersChanged)
+  Q_PROPERTY(QString negativePrompt MEMBER m_negativePrompt NOTIFY parametersChanged)
+  Q_PROPERTY(int steps MEMBER m_steps NOTIFY parametersChanged)
+  Q_PROPERTY(double guidanceScale MEMBER m_guidanceScale NOTIFY parametersChanged)
+  Q_PROPERTY(QString seed READ seed WRITE setSeed NOTIFY parametersChanged)
+  Q_PROPERTY(bool randomSeed MEMBER m_randomSeed NOTIFY parametersChanged)
+  Q_PROPERTY(int width MEMBER m_width NOTIFY parametersChanged)
+  Q_PROPERTY(int height MEMBER m_height NOTIFY parametersChanged)
+  Q_PROPERTY(int batchSize MEMBER m_batchSize NOTIFY parametersChanged)
+  Q_PROPERTY(int batchCount MEMBER m_batchCount NOTIFY parametersChanged)
+  Q_PROPERTY(QString scheduler MEMBER m_scheduler NOTIFY parametersChanged)
+  // Queue and progress
+  Q_PROPERTY(bool busy READ busy NOTIFY queueChanged)
+  Q_PROPERTY(int queuedJobs READ queuedJobs NOTIFY queueChanged)
+  Q_PROPERTY(int runningJob READ runningJob NOTIFY queueChanged)
+  Q_PROPERTY(int currentStep READ currentStep NOTIFY progressChanged)
+  Q_PROPERTY(int totalSteps READ totalSteps NOTIFY progressChanged)
+  Q_PROPERTY(double itPerSec READ itPerSec NOTIFY progressChanged)
+  Q_PROPERTY(double etaSeconds READ etaSeconds NOTIFY progressChanged)
+  Q_PROPERTY(double queueEtaSeconds READ queueEtaSeconds NOTIFY progressChanged)
+  Q_PROPERTY(QString statusText READ statusText NOTIFY statusChanged)
+  Q_PROPERTY(QString errorText READ errorText NOTIFY statusChanged)
+
+ public:
+  // No default argument on purpose: a default-constructible singleton would be built by the engine
+  // without create(), and so without the image provider.
+  explicit StudioController(QObject* parent);
+  ~StudioController() override;
+  // The QML engine's singleton factory: also installs the "gallery" image provider.
+  static StudioController* create(QQmlEngine* qmlEngine, QJSEngine* jsEngine);
+
+  GalleryModel* gallery() { return &m_gallery; }
+  QString modelPath() const { return m_modelPath; }
+  QVariantMap modelInfo() const { return m_modelInfo; }
+  bool modelReady() const { return !m_modelInfo.isEmpty(); }
+  bool modelLoading() const { return m_modelLoading; }
+  QString modelError() const { return m_modelError; }
+  QStringList recentModels() const { return m_recentModels; }
+  QString seed() const { return QString::number(m_seed); }
+  void setSeed(const QString& seed);
+  bool busy() const { return m_runningJob != 0 || !m_queue.isEmpty(); }
+  int queuedJobs() const { return static_cast<int>(m_queue.size()); }
+  int runningJob() const { return m_runningJob; }
+  int currentStep() const { return m_currentStep; }
+  int totalSteps() const { return m_totalSteps; }
+  double itPerSec() const { return m_itPerSec; }
+  double etaSeconds() const;
+  double queueEtaSeconds() const;
+  QString statusText() const { return m_statusText; }
+  QString errorText() const { return m_errorText; }
+
+  // Accepts a path or a file:// URL (from FolderDialog).
+  Q_INVOKABLE void loadModel(const QString& pathOrUrl);
+  // Queues batchCount jobs of batchSize images; returns the first job's id (0 if none).
+  Q_INVOKABLE int generate();
+  Q_INVOKABLE void cancel();
+  Q_INVOKABLE int removeQueued();  // drops every job that has not started; returns how many
+  Q_INVOKABLE void randomizeSeed();
+  Q_INVOKABLE bool saveImage(int row, const QString& pathOrUrl);
+  Q_INVOKABLE bool saveGrid(const QString& pathOrUrl, int columns = 0);
+  Q_INVOKABLE void copySeed(int row);
+  Q_INVOKABLE void copyParameters(int row);
+  Q_INVOKABLE void useParameters(int row);
+  Q_INVOKABLE void clearGallery();
+  Q_INVOKABLE QString formatDuration(double seconds) const;
+  Q_INVOKABLE QString schedulerLabel(const QString& schedulerClass) const;
+  Q_INVOKABLE bool saveWindowScreenshot(QQuickWindow* window, const QString& path);
+
+ Q_SIGNALS:
+  void modelChanged();
+  void modelLoadingChanged();
+  void modelErrorChanged();
+  void recentModelsChanged();
+  void parametersChanged();
+  void queueChanged();
+  void progressChanged();
+  void statusChanged();
+  void jobFinished(int jobId);
+  void jobFailed(int jobId, const QString& message);
+  void jobCancelled(int jobId);
+  void previewArrived(int jobId, int imageIndex, int step);
+
+ private:
+  void onModelLoaded(const QVariantMap& info);
+  void onModelFailed(const QString& message);
+  void onJobStarted(int jobId, int totalSteps);
+  void onProgress(int jobId, int step, int totalSteps, double itPerSec);
+  void onJobEnded(int jobId);
+  void setStatus(const QString& status, const QString& error = QString());
+  static QString localPath(const QString& pathOrUrl);
+
+  GalleryModel m_gallery;
+  std::unique_ptr<papillon::GenerationWorker> m_worker;
+  QString m_modelPath;
+  QString m_pendingModelPath;
+  QVariantMap m_modelInfo;
+  bool m_modelLoading = false;
+  QString m_modelError;
+  QStringList m_recentModels;
+
+  QString m_prompt;
+  QString m_negativePrompt;
+  int m_steps = 50;
+  double m_guidanceScale = 7.5;
+  quint64 m_seed = 0;
+  bool m_randomSeed = true;
+  int m_width = 512;
+  int m_height = 512;
+  int m_batchSize = 4;
+  int m_batchCount = 1;
+  QString m_scheduler;
+
+  QList<int> m_queue;  // job ids not started yet, in order
+  QHash<int, int> m_jobSteps;
+  int m_runningJob = 0;
+  int m_nextJobId = 1;
+  int m_currentStep = 0;
+  int m_totalSteps = 0;
+  double m_itPerSec = 0;
+  QString m_statusText;
+  QString m_errorText;
+};
+
+}  // namespace papillon::ui
