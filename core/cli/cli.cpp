@@ -21,6 +21,8 @@ void print_usage() {
       "  generate   make images with a diffusers model folder\n"
       "  inspect    describe a model folder (pipeline, components, parameters, configs)\n"
       "  bench      measure model speed and FLOP utilisation\n"
+      "  train      train a diffusion model (image folder or Fashion-MNIST)\n"
+      "  eval       score a class-conditional model with a classifier\n"
       "  tokenize   print the CLIP token ids of a text (Stable Diffusion models)\n\n"
       "papillon-cli <command> --help shows the options of a command.\n",
       PAPILLON_VERSION);
@@ -54,9 +56,17 @@ int run(int argc, char** argv) {
       if (help) return std::printf("%s", kBenchUsage), 0;
       return cmd_bench(rest);
     }
+    if (command == "train") {
+      if (help) return std::printf("%s", kTrainUsage), 0;
+      return cmd_train(rest);
+    }
     if (command == "tokenize") {
       if (help) return std::printf("%s", kTokenizeUsage), 0;
       return cmd_tokenize(rest);
+    }
+    if (command == "eval") {
+      if (help) return std::printf("%s", kEvalUsage), 0;
+      return cmd_eval(rest);
     }
     std::fprintf(stderr, "papillon-cli: unknown command '%s'\n\n", command.c_str());
     print_usage();
