@@ -25,7 +25,8 @@ void load(GenerationWorker& worker) {
   QSignalSpy loaded(&worker, &GenerationWorker::modelLoaded);
   QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
   worker.loadModel(ddpm_dir());
-  QVERIFY(loaded.wait(kTimeoutMs));
+  QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(),
+                           kTimeoutMs);  // the signal may come before a wait() starts
   QCOMPARE(failed.count(), 0);
 }
 
@@ -41,7 +42,8 @@ class TestGenerationWorker : public QObject {
     GenerationWorker worker;
     QSignalSpy loaded(&worker, &GenerationWorker::modelLoaded);
     worker.loadModel(ddpm_dir());
-    QVERIFY(loaded.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     const QVariantMap info = loaded.at(0).at(0).toMap();
     const Json unet = test::fixture_json("pipelines/ddpm_tiny/unet/config.json");
     const Json scheduler =
@@ -72,7 +74,8 @@ class TestGenerationWorker : public QObject {
     QSignalSpy finished(&worker, &GenerationWorker::imageFinished);
     QSignalSpy done(&worker, &GenerationWorker::jobFinished);
     worker.enqueue(job);
-    QVERIFY(done.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QCOMPARE(finished.count(), 1);
     const QImage image = finished.at(0).at(2).value<QImage>();
     PAPILLON_EXPECT_CLOSE(qimage_to_tensor(image), (expected * 255).round() / 255, 1.0 / 255 + 1e-6,
@@ -94,7 +97,8 @@ class TestGenerationWorker : public QObject {
     QSignalSpy finished(&worker, &GenerationWorker::imageFinished);
     QSignalSpy done(&worker, &GenerationWorker::jobFinished);
     worker.enqueue(job);
-    QVERIFY(done.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QCOMPARE(started.count(), 1);
     QCOMPARE(progress.count(), 3);
     QCOMPARE(progress.last().at(1).toInt(), 3);
@@ -142,7 +146,8 @@ class TestGenerationWorker : public QObject {
       }
     });
     worker.enqueue(job);
-    QVERIFY(cancelled.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!cancelled.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QCOMPARE(cancelled.at(0).at(0).toInt(), 1);
     QCOMPARE(done.count(), 0);
     // The queued progress signals lag the worker by at most the step it was running.
@@ -151,7 +156,8 @@ class TestGenerationWorker : public QObject {
     job.id = 2;
     job.steps = 2;
     worker.enqueue(job);
-    QVERIFY(done.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QCOMPARE(done.at(0).at(0).toInt(), 2);
   }
 
@@ -167,13 +173,15 @@ class TestGenerationWorker : public QObject {
     QSignalSpy cancelled(&worker, &GenerationWorker::jobCancelled);
     worker.enqueue(a);
     worker.enqueue(b);
-    QVERIFY(started.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!started.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QCOMPARE(worker.queuedCount(), 1);
     QVERIFY(worker.removeQueued(2));
     QVERIFY(!worker.removeQueued(2));
     QCOMPARE(worker.queuedCount(), 0);
     worker.cancelRunning();
-    QVERIFY(cancelled.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!cancelled.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QTest::qWait(50);
     QCOMPARE(started.count(), 1);  // job 2 never started
   }
@@ -188,7 +196,8 @@ class TestGenerationWorker : public QObject {
     GenerationWorker worker;
     QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
     worker.loadModel(QString::fromStdString(dir.string()));
-    QVERIFY(failed.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     const QString message = failed.at(0).at(0).toString();
     QVERIFY2(message.contains("diffusion_pytorch_model.safetensors"), qPrintable(message));
     QVERIFY2(!message.contains("Exception raised from"), qPrintable(message));
@@ -198,7 +207,8 @@ class TestGenerationWorker : public QObject {
     GenerationJob job;
     job.id = 3;
     worker.enqueue(job);
-    QVERIFY(job_failed.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!job_failed.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QVERIFY(!job_failed.at(0).at(1).toString().isEmpty());
   }
 
@@ -206,7 +216,8 @@ class TestGenerationWorker : public QObject {
     GenerationWorker worker;
     QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
     worker.loadModel("/nonexistent/papillon-model");
-    QVERIFY(failed.wait(kTimeoutMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(),
+                             kTimeoutMs);  // the signal may come before a wait() starts
     QVERIFY2(failed.at(0).at(0).toString().contains("/nonexistent/papillon-model"),
              qPrintable(failed.at(0).at(0).toString()));
   }
