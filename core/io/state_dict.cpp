@@ -1,4 +1,5 @@
 #include "core/io/state_dict.h"
+#include "core/io/weights.h"
 
 #include <torch/torch.h>
 
@@ -128,6 +129,13 @@ void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < targets.size(); ++i)
     targets[i].second.copy_(*sources[i]);
+}
+
+void load_component_weights(torch::nn::Module& module, const std::string& component_dir,
+                            const std::vector<std::string>& stems, const std::string& variant,
+                            const std::function<std::string(const std::string&)>& rename) {
+  const std::string path = find_weights_file(component_dir, stems, variant);
+  load_state_dict(module, load_weights_file(path), path, rename);
 }
 
 }  // namespace papillon

@@ -398,9 +398,8 @@ UNet2DModel load_unet_2d_model(const std::string& component_dir, const std::stri
       UNet2DModelConfig::from_json(read_json_file(config_path), config_path);
   UNet2DModel model(config);
   model->to(device, dtype);
-  const std::string weights_path =
-      find_weights_file(component_dir, {"diffusion_pytorch_model"}, variant);
-  load_state_dict(*model, load_weights_file(weights_path), weights_path, map_legacy_attention_key);
+  load_component_weights(*model, component_dir, {"diffusion_pytorch_model"}, variant,
+                         map_legacy_attention_key);
   model->eval();
   return model;
 }

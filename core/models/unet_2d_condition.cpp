@@ -590,9 +590,7 @@ UNet2DConditionModel load_unet_2d_condition_model(const std::string& component_d
       UNet2DConditionModelConfig::from_json(read_json_file(config_path), config_path);
   UNet2DConditionModel model(config);
   model->to(device, dtype);
-  const std::string weights_path =
-      find_weights_file(component_dir, {"diffusion_pytorch_model"}, variant);
-  load_state_dict(*model, load_weights_file(weights_path), weights_path);
+  load_component_weights(*model, component_dir, {"diffusion_pytorch_model"}, variant);
   model->eval();
   return model;
 }
