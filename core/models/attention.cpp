@@ -94,8 +94,17 @@ at::Tensor AttentionImpl::attend(const at::Tensor& query_in, const at::Tensor& k
       const at::Tensor m = mask.size(0) == 1 ? mask : mask.narrow(0, begin, count);
       scores = at::baddbmm(m, q, kt, /*beta=*/1, /*alpha=*/scale_);
     } else {
-      scores = at::baddbmm(at::empty({count, tokens, key_tokens}, q.options()), q, kt, /*beta=*/0,
-                           /*alpha=*/scale_);
+      // diffusers' baddbmm(empty, beta=0). LibTorch 1.13's kernel for small products (contraction
+      // x rows x cols < 400) computes beta * out + ... on its freshly allocated output, and
+      // 0 * uninitialised memory can be NaN. Small blocks therefore go in place into zeros (the
+      // same scores); big ones take the BLAS path, which never reads the output when beta = 0.
+      const int64_t elements = count * tokens * key_tokens;
+      if (elements <= (int64_t(1) << 16)) {
+        scores = at::zeros({count, tokens, key_tokens}, q.options()).baddbmm_(q, kt, 0, scale_);
+      } else {
+        scores = at::baddbmm(at::empty({count, tokens, key_tokens}, q.options()), q, kt,
+                             /*beta=*/0, /*alpha=*/scale_);
+      }
     }
     if (options_.upcast_softmax) scores = scores.to(at::kFloat);
     at::Tensor probs = scores.softmax(-1);
