@@ -15,6 +15,7 @@
 #include "core/pipelines/image_grid.h"
 #include "core/runtime/image_folder_dataset.h"
 #include "core/runtime/png_io.h"
+#include "core/runtime/training_data.h"
 #include "core/training/dataset.h"
 #include "core/training/trainer.h"
 #include "core/util/environment.h"
@@ -62,31 +63,6 @@ CancelToken& train_interrupt() {
 
 extern "C" void on_train_sigint(int) {
   train_interrupt().cancel();
-}
-
-std::shared_ptr<const Dataset> open_dataset(const std::string& data, int64_t resolution,
-                                            bool grayscale, bool quiet) {
-  if (data == "fashion-mnist" || data.rfind("fashion-mnist:", 0) == 0) {
-    const std::string dir =
-        data == "fashion-mnist" ? FashionMnistDataset::kDefaultDir : data.substr(14);
-    return std::make_shared<FashionMnistDataset>(dir, "train", resolution);
-  }
-  auto ds = std::make_shared<ImageFolderDataset>(data, resolution, grayscale);
-  if (!quiet && !ds->skipped().empty()) {
-    std::fprintf(stderr, "train: skipped %zu unreadable file(s), e.g. %s\n", ds->skipped().size(),
-                 ds->skipped().front().c_str());
-  }
-  return ds;
-}
-
-void save_grid(const std::string& out_dir, int64_t step, const at::Tensor& grid) {
-  const std::string dir = out_dir + "/samples";
-  std::filesystem::create_directories(dir);
-  char name[64];
-  std::snprintf(name, sizeof name, "/step-%06lld.png", static_cast<long long>(step));
-  QImage image = tensor_to_qimage(grid);
-  save_png(dir + name, scale_nearest(image, 2), {{"papillon:step", std::to_string(step)}});
-  save_png(dir + "/latest.png", scale_nearest(image, 2), {{"papillon:step", std::to_string(step)}});
 }
 
 }  // namespace
@@ -162,7 +138,11 @@ int cmd_train(const std::vector<std::string>& argv) {
   c.default_eta = args.get_double("default-eta", c.default_eta);
   const bool grayscale = args.has("grayscale");
 
-  auto dataset = open_dataset(*args.get("data"), c.resolution, grayscale, quiet);
+  auto dataset = open_training_dataset(*args.get("data"), c.resolution, grayscale);
+  if (const size_t skipped = skipped_file_count(*dataset); !quiet && skipped > 0) {
+    std::fprintf(stderr, "train: skipped %zu unreadable file(s), e.g. %s\n", skipped,
+                 dynamic_cast<const ImageFolderDataset&>(*dataset).skipped().front().c_str());
+  }
   Trainer trainer(c, dataset, args.has("resume"));
   if (!quiet) {
     std::fprintf(stderr, "train: %s; UNet %s, %.2fM parameters; %lld steps of %lld%s\n",
@@ -200,7 +180,9 @@ int cmd_train(const std::vector<std::string>& argv) {
                  format_duration(eta).c_str(), tty ? "" : "\n");
     std::fflush(stderr);
   };
-  callbacks.on_sample = [&](int64_t step, const at::Tensor& grid) { save_grid(out, step, grid); };
+  callbacks.on_sample = [&](int64_t step, const at::Tensor& grid) {
+    save_sample_grid(out, step, grid);
+  };
   auto previous = std::signal(SIGINT, on_train_sigint);
   TrainResult result;
   try {
@@ -211,7 +193,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   }
   std::signal(SIGINT, previous);
   if (!quiet && tty) std::fprintf(stderr, "\n");
-  if (!result.cancelled) save_grid(out, result.steps_done, trainer.sample_grid());
+  if (!result.cancelled) save_sample_grid(out, result.steps_done, trainer.sample_grid());
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s at step %lld/%lld in %s; checkpoint: %s%s\n",
