@@ -77,6 +77,9 @@ class ImagePipeline {
   // A cheap RGB preview of a step: [B, C, H, W] in [0, 1] on the CPU (pixel models: the clamped
   // predicted x0; latent models: a fast latent->RGB projection).
   virtual at::Tensor preview(const StepEvent& event) const = 0;
+  // The exact image of a step's prediction (latent models: a full VAE decode; costly). Pixel
+  // models: the same as preview().
+  virtual at::Tensor full_preview(const StepEvent& event) const { return preview(event); }
 };
 
 // Opens a diffusers folder and builds the matching pipeline. Errors name the folder and the

@@ -387,6 +387,12 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
   return out;
 }
 
+at::Tensor StableDiffusionPipeline::decode_latents(const at::Tensor& latents) const {
+  Impl& m = *impl_;  // the modules' forward is not const
+  const at::Tensor decoded = m.vae->decode(latents / m.vae->config().scaling_factor);
+  return (decoded.to(torch::kCPU, torch::kFloat) / 2 + 0.5).clamp(0, 1);
+}
+
 at::Tensor latent_preview(const at::Tensor& latents_in, int64_t scale) {
   const at::Tensor latents = latents_in.detach().to(torch::kCPU, torch::kFloat);
   if (latents.dim() != 4) throw Error("latent_preview: expected [B, C, h, w] latents");
@@ -519,6 +525,11 @@ class StableDiffusionImagePipeline : public ImagePipeline {
   at::Tensor preview(const StepEvent& event) const override {
     const at::Tensor& x = event.pred_x0.defined() ? event.pred_x0 : event.sample;
     return latent_preview(x, scale_factor_);
+  }
+
+  at::Tensor full_preview(const StepEvent& event) const override {
+    const at::Tensor& x = event.pred_x0.defined() ? event.pred_x0 : event.sample;
+    return pipeline_.decode_latents(x);
   }
 
  private:

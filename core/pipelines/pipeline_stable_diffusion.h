@@ -88,6 +88,10 @@ class StableDiffusionPipeline {
   const Json& scheduler_config() const;   // the folder's scheduler_config.json
   std::string default_scheduler() const;  // the folder's scheduler class
 
+  // vae.decode(latents / scaling_factor) as images [B, 3, H, W] in [0, 1], CPU float32 (the
+  // pipeline's own final decode; the window's "full preview every N steps").
+  at::Tensor decode_latents(const at::Tensor& latents) const;
+
   int64_t vae_scale_factor() const;
   int64_t default_width() const;
   int64_t default_height() const;

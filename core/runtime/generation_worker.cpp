@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "core/pipelines/pipeline.h"
+#include "core/runtime/image_library.h"
 #include "core/runtime/png_io.h"
 #include "core/util/environment.h"
 #include "core/util/error.h"
@@ -187,7 +188,11 @@ void GenerationWorker::run(const GenerationJob& job, const CancelToken& token) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int done = event.step + 1;
     Q_EMIT progress(job.id, done, event.num_steps, elapsed > 0 ? done / elapsed : 0.0);
-    const at::Tensor images = pipeline.preview(event);  // cheap: clamped x0, no PNG encoding
+    // Cheap by default (clamped x0 / latent projection, no PNG encoding); a full decode every
+    // N steps and at the last step when asked.
+    const bool full = job.full_preview_every > 0 &&
+                      (done % job.full_preview_every == 0 || done == event.num_steps);
+    const at::Tensor images = full ? pipeline.full_preview(event) : pipeline.preview(event);
     for (int64_t i = 0; i < images.size(0); ++i) {
       Q_EMIT preview(job.id, static_cast<int>(i), done, tensor_to_qimage(images[i]));
     }
@@ -199,12 +204,28 @@ void GenerationWorker::run(const GenerationJob& job, const CancelToken& token) {
     if (!torch::isfinite(check).all().item<bool>()) {
       throw Error("the model produced NaN or infinite values; try another scheduler or fp32");
     }
+    std::vector<std::pair<QImage, QString>> finished;
     for (int64_t i = 0; i < result.images.size(0); ++i) {
       const auto& parameters = result.parameters.at(static_cast<size_t>(i));
-      Q_EMIT imageFinished(job.id, static_cast<int>(i), tensor_to_qimage(result.images[i]),
-                           QString::fromStdString(parameters.to_json().dump()));
+      finished.emplace_back(tensor_to_qimage(result.images[i]),
+                            QString::fromStdString(parameters.to_json().dump()));
+      Q_EMIT imageFinished(job.id, static_cast<int>(i), finished.back().first,
+                           finished.back().second);
     }
     Q_EMIT jobFinished(job.id);
+    if (!job.library_dir.isEmpty()) {
+      // Kept after the job is reported done: the PNG encoding does not delay the next job's
+      // start by more than it must, and a failed save never fails the images.
+      const ImageLibrary library(job.library_dir);
+      for (size_t i = 0; i < finished.size(); ++i) {
+        try {
+          const QString path = library.store(finished[i].first, finished[i].second);
+          Q_EMIT imageStored(job.id, static_cast<int>(i), path, QString());
+        } catch (const std::exception& e) {
+          Q_EMIT imageStored(job.id, static_cast<int>(i), QString(), message_of(e));
+        }
+      }
+    }
   } catch (const Cancelled&) {
     Q_EMIT jobCancelled(job.id);
   } catch (const std::exception& e) {

@@ -27,6 +27,11 @@ struct GenerationJob {
   quint64 seed = 0;
   bool per_image_seeds = true;  // image i uses seed + i, so each image can be reproduced alone
   QString scheduler;
+  // Latent models: a full VAE decode of the prediction every N steps (0: never) in place of the
+  // fast projection. Pixel models always show the exact prediction.
+  int full_preview_every = 0;
+  // Where finished images are kept (the image library); empty: not stored.
+  QString library_dir;
 };
 
 class GenerationWorker : public QObject {
@@ -54,6 +59,8 @@ class GenerationWorker : public QObject {
   void progress(int jobId, int step, int totalSteps, double itPerSec);
   void preview(int jobId, int imageIndex, int step, const QImage& image);
   void imageFinished(int jobId, int imageIndex, const QImage& image, const QString& parametersJson);
+  // After imageFinished, when the job has a library_dir: where the image was stored, or why not.
+  void imageStored(int jobId, int imageIndex, const QString& path, const QString& error);
   void jobFinished(int jobId);
   void jobFailed(int jobId, const QString& message);
   void jobCancelled(int jobId);
