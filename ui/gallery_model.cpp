@@ -1,5 +1,8 @@
 #include "ui/gallery_model.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <QMutexLocker>
 
 namespace papillon::ui {
@@ -103,6 +106,10 @@ QVariant GalleryModel::data(const QModelIndex& index, int role) const {
       return r.parameters;
     case FrameCountRole:
       return images_->frameCount(r.tileId);
+    case FilePathRole:
+      return r.filePath;
+    case SelectedRole:
+      return r.selected;
     default:
       return {};
   }
@@ -118,7 +125,9 @@ QHash<int, QByteArray> GalleryModel::roleNames() const {
           {StepRole, "step"},
           {TotalStepsRole, "totalSteps"},
           {ParametersRole, "parameters"},
-          {FrameCountRole, "frameCount"}};
+          {FrameCountRole, "frameCount"},
+          {FilePathRole, "filePath"},
+          {SelectedRole, "selected"}};
 }
 
 void GalleryModel::addJob(int jobId, int batch, quint64 seed, int totalSteps) {
@@ -177,15 +186,64 @@ void GalleryModel::setFinal(int jobId, int imageIndex, const QImage& image,
 }
 
 void GalleryModel::removeJob(int jobId) {
-  const QList<int> rows = rowsOfJob(jobId);
+  removeRowsAt(rowsOfJob(jobId));
+}
+
+void GalleryModel::removeRowsAt(QList<int> rows) {
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  bool selection = false;
   for (auto it = rows.crbegin(); it != rows.crend(); ++it) {
+    if (*it < 0 || *it >= rows_.size()) continue;
     beginRemoveRows(QModelIndex(), *it, *it);
+    selection = selection || rows_[*it].selected;
     images_->remove(rows_[*it].tileId);
     rows_.removeAt(*it);
     endRemoveRows();
   }
+  flushDirty();
   dirty_.clear();
+  anchorRow_ = -1;
   if (!rows.isEmpty()) Q_EMIT countChanged();
+  if (selection) Q_EMIT selectionChanged();
+}
+
+void GalleryModel::moveRowsToEnd(int first, int count) {
+  const int n = static_cast<int>(rows_.size());
+  if (first < 0 || count <= 0 || first + count >= n) return;
+  flushDirty();
+  beginMoveRows(QModelIndex(), first, first + count - 1, QModelIndex(), n);
+  const QList<Row> moved = rows_.mid(first, count);
+  rows_.remove(first, count);
+  rows_.append(moved);
+  endMoveRows();
+  anchorRow_ = -1;
+}
+
+void GalleryModel::addStored(const papillon::LibraryImage& item) {
+  const int row = static_cast<int>(rows_.size());
+  beginInsertRows(QModelIndex(), row, row);
+  Row r;
+  r.tileId = nextTileId_++;
+  r.jobId = 0;
+  r.imageIndex = r.tileId;
+  r.seed = item.seed;
+  r.state = QStringLiteral("done");
+  r.parameters = item.parameters_json;
+  r.filePath = item.path;
+  r.revision = 1;
+  images_->setCurrent(r.tileId, item.image);
+  rows_.append(r);
+  endInsertRows();
+  Q_EMIT countChanged();
+}
+
+void GalleryModel::setFilePath(int jobId, int imageIndex, const QString& path) {
+  const int row = rowOf(jobId, imageIndex);
+  if (row < 0) return;
+  rows_[row].filePath = path;
+  const QModelIndex i = index(row);
+  Q_EMIT dataChanged(i, i, {FilePathRole});
 }
 
 void GalleryModel::clear() {
@@ -193,8 +251,77 @@ void GalleryModel::clear() {
   rows_.clear();
   images_->clear();
   dirty_.clear();
+  anchorRow_ = -1;
   endResetModel();
   Q_EMIT countChanged();
+  Q_EMIT selectionChanged();
+}
+
+void GalleryModel::select(int row, int mode) {
+  if (row < 0 || row >= rows_.size()) return;
+  QList<bool> next(rows_.size(), false);
+  if (mode == SelectToggle) {
+    for (int i = 0; i < rows_.size(); ++i)
+      next[i] = rows_[i].selected;
+    next[row] = !rows_[row].selected;
+    anchorRow_ = row;
+  } else if (mode == SelectRange && anchorRow_ >= 0 && anchorRow_ < rows_.size()) {
+    for (int i = std::min(anchorRow_, row); i <= std::max(anchorRow_, row); ++i)
+      next[i] = true;
+  } else {
+    next[row] = true;
+    anchorRow_ = row;
+  }
+  bool changed = false;
+  for (int i = 0; i < rows_.size(); ++i) {
+    if (rows_[i].selected == next[i]) continue;
+    rows_[i].selected = next[i];
+    const QModelIndex index_ = index(i);
+    Q_EMIT dataChanged(index_, index_, {SelectedRole});
+    changed = true;
+  }
+  if (changed) Q_EMIT selectionChanged();
+}
+
+void GalleryModel::selectAll() {
+  bool changed = false;
+  for (int i = 0; i < rows_.size(); ++i) {
+    if (rows_[i].selected) continue;
+    rows_[i].selected = true;
+    changed = true;
+  }
+  if (!changed) return;
+  Q_EMIT dataChanged(index(0), index(static_cast<int>(rows_.size()) - 1), {SelectedRole});
+  Q_EMIT selectionChanged();
+}
+
+void GalleryModel::clearSelection() {
+  bool changed = false;
+  for (int i = 0; i < rows_.size(); ++i) {
+    if (!rows_[i].selected) continue;
+    rows_[i].selected = false;
+    const QModelIndex index_ = index(i);
+    Q_EMIT dataChanged(index_, index_, {SelectedRole});
+    changed = true;
+  }
+  if (changed) Q_EMIT selectionChanged();
+}
+
+bool GalleryModel::isSelected(int row) const {
+  return row >= 0 && row < rows_.size() && rows_[row].selected;
+}
+
+int GalleryModel::selectedCount() const {
+  return static_cast<int>(
+      std::count_if(rows_.cbegin(), rows_.cend(), [](const Row& r) { return r.selected; }));
+}
+
+QList<int> GalleryModel::selectedRows() const {
+  QList<int> rows;
+  for (int i = 0; i < rows_.size(); ++i) {
+    if (rows_[i].selected) rows.append(i);
+  }
+  return rows;
 }
 
 QString GalleryModel::frameSource(int row, int frame) const {
@@ -224,6 +351,31 @@ QImage GalleryModel::image(int row) const {
 
 QString GalleryModel::parameters(int row) const {
   return row < 0 || row >= rows_.size() ? QString() : rows_[row].parameters;
+}
+
+QString GalleryModel::filePath(int row) const {
+  return row < 0 || row >= rows_.size() ? QString() : rows_[row].filePath;
+}
+
+QString GalleryModel::state(int row) const {
+  return row < 0 || row >= rows_.size() ? QString() : rows_[row].state;
+}
+
+QList<QImage> GalleryModel::timeline(int row, int count) const {
+  QList<QImage> frames;
+  if (row < 0 || row >= rows_.size() || count <= 0) return frames;
+  const int tile = rows_[row].tileId;
+  const int n = images_->frameCount(tile);
+  if (n == 0) return frames;
+  count = std::min(count, n);
+  for (int k = 0; k < count; ++k) {
+    // Evenly spaced over the run, always ending on the last frame.
+    const int frame =
+        count == 1 ? n - 1
+                   : static_cast<int>(std::lround(static_cast<double>(k) * (n - 1) / (count - 1)));
+    frames.append(images_->frame(tile, frame));
+  }
+  return frames;
 }
 
 quint64 GalleryModel::seed(int row) const {

@@ -13,6 +13,8 @@
 
 #include <memory>
 
+#include "core/runtime/image_library.h"
+
 namespace papillon::ui {
 
 // Pixels of every tile: the current image and the step timeline (thread-safe: the image provider
@@ -45,6 +47,7 @@ class GalleryModel : public QAbstractListModel {
   QML_ELEMENT
   QML_UNCREATABLE("The gallery belongs to StudioController")
   Q_PROPERTY(int count READ rowCount NOTIFY countChanged)
+  Q_PROPERTY(int selectedCount READ selectedCount NOTIFY selectionChanged)
 
  public:
   enum Role {
@@ -58,7 +61,12 @@ class GalleryModel : public QAbstractListModel {
     TotalStepsRole,
     ParametersRole,
     FrameCountRole,
+    FilePathRole,
+    SelectedRole,
   };
+  // How select() changes the selection (mouse: click, Ctrl+click, Shift+click).
+  enum SelectMode { SelectOnly = 0, SelectToggle = 1, SelectRange = 2 };
+  Q_ENUM(SelectMode)
   Q_ENUM(Role)
 
   explicit GalleryModel(QObject* parent = nullptr);
@@ -75,18 +83,37 @@ class GalleryModel : public QAbstractListModel {
   void setPreview(int jobId, int imageIndex, int step, const QImage& image);
   void setFinal(int jobId, int imageIndex, const QImage& image, const QString& parametersJson);
   void removeJob(int jobId);
+  // A finished image from the library (state "done", no timeline).
+  void addStored(const papillon::LibraryImage& item);
+  void setFilePath(int jobId, int imageIndex, const QString& path);
+  void removeRowsAt(QList<int> rows);
+  // Moves rows [first, first + count) after every other row.
+  void moveRowsToEnd(int first, int count);
   Q_INVOKABLE void clear();
+
+  // Selection (independent of the current item that shows the timeline).
+  Q_INVOKABLE void select(int row, int mode = SelectOnly);
+  Q_INVOKABLE void selectAll();
+  Q_INVOKABLE void clearSelection();
+  Q_INVOKABLE bool isSelected(int row) const;
+  int selectedCount() const;
+  QList<int> selectedRows() const;
 
   Q_INVOKABLE QString frameSource(int row, int frame) const;
   Q_INVOKABLE int frameStep(int row, int frame) const;
   Q_INVOKABLE QVariantMap get(int row) const;
   QImage image(int row) const;
   QString parameters(int row) const;
+  QString filePath(int row) const;
+  QString state(int row) const;
   quint64 seed(int row) const;
+  // Up to `count` frames of the row's step timeline, evenly spaced, the last one included.
+  QList<QImage> timeline(int row, int count) const;
   QList<int> rowsOfJob(int jobId) const;
 
  Q_SIGNALS:
   void countChanged();
+  void selectionChanged();
 
  private:
   struct Row {
@@ -98,6 +125,8 @@ class GalleryModel : public QAbstractListModel {
     int step = 0;
     int totalSteps = 0;
     QString parameters;
+    QString filePath;  // the image's file in the library once stored
+    bool selected = false;
     int revision = 0;
   };
   int rowOf(int jobId, int imageIndex) const;
@@ -107,6 +136,7 @@ class GalleryModel : public QAbstractListModel {
   QList<Row> rows_;
   std::shared_ptr<GalleryImages> images_ = std::make_shared<GalleryImages>();
   int nextTileId_ = 1;
+  int anchorRow_ = -1;  // where a range selection starts
   QSet<int> dirty_;
   QTimer flushTimer_;  // coalesces per-step updates to ~10 repaints a second
 };

@@ -13,14 +13,52 @@
 #include <cmath>
 #include <exception>
 
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QLocale>
+#include <QPalette>
+#include <QPointer>
+#include <QThreadPool>
+#include <QTranslator>
+
+#include "core/io/config.h"
 #include "core/runtime/image_export.h"
+#include "core/runtime/image_library.h"
 #include "ui/gallery_image_provider.h"
 
 namespace papillon::ui {
 namespace {
 
 constexpr int kMaxRecentModels = 8;
+constexpr int kHistoryImages = 200;  // the newest library images shown after a start
 const char* const kRecentKey = "models/recent";
+
+QPalette dark_palette() {
+  QPalette p;
+  const QColor window(37, 37, 40), base(28, 28, 30), text(230, 230, 232), mid(60, 60, 64);
+  p.setColor(QPalette::Window, window);
+  p.setColor(QPalette::WindowText, text);
+  p.setColor(QPalette::Base, base);
+  p.setColor(QPalette::AlternateBase, window);
+  p.setColor(QPalette::ToolTipBase, mid);
+  p.setColor(QPalette::ToolTipText, text);
+  p.setColor(QPalette::PlaceholderText, QColor(140, 140, 145));
+  p.setColor(QPalette::Text, text);
+  p.setColor(QPalette::Button, QColor(48, 48, 52));
+  p.setColor(QPalette::ButtonText, text);
+  p.setColor(QPalette::BrightText, Qt::white);
+  p.setColor(QPalette::Highlight, QColor(94, 129, 244));
+  p.setColor(QPalette::HighlightedText, Qt::white);
+  p.setColor(QPalette::Light, QColor(70, 70, 75));
+  p.setColor(QPalette::Midlight, mid);
+  p.setColor(QPalette::Mid, QColor(45, 45, 48));
+  p.setColor(QPalette::Dark, QColor(20, 20, 22));
+  p.setColor(QPalette::Shadow, Qt::black);
+  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText}) {
+    p.setColor(QPalette::Disabled, role, QColor(120, 120, 125));
+  }
+  return p;
+}
 
 }  // namespace
 
@@ -28,6 +66,12 @@ StudioController::StudioController(QObject* parent)
     : QObject(parent), m_worker(std::make_unique<papillon::GenerationWorker>()) {
   m_seed = QRandomGenerator::global()->bounded(1u << 31);
   m_recentModels = QSettings().value(QLatin1String(kRecentKey)).toStringList();
+  loadSettings();
+  m_saveTimer.setSingleShot(true);
+  m_saveTimer.setInterval(400);
+  connect(&m_saveTimer, &QTimer::timeout, this, &StudioController::saveParameters);
+  connect(this, &StudioController::parametersChanged, &m_saveTimer, qOverload<>(&QTimer::start));
+  connect(this, &StudioController::settingsChanged, &m_saveTimer, qOverload<>(&QTimer::start));
   using W = papillon::GenerationWorker;
   connect(m_worker.get(), &W::modelLoaded, this, &StudioController::onModelLoaded);
   connect(m_worker.get(), &W::modelFailed, this, &StudioController::onModelFailed);
@@ -39,6 +83,14 @@ StudioController::StudioController(QObject* parent)
             Q_EMIT previewArrived(jobId, index, step);
           });
   connect(m_worker.get(), &W::imageFinished, &m_gallery, &GalleryModel::setFinal);
+  connect(m_worker.get(), &W::imageStored, this,
+          [this](int jobId, int index, const QString& path, const QString& error) {
+            if (!error.isEmpty()) {
+              setStatus(tr("Could not keep the image in the library"), error);
+              return;
+            }
+            m_gallery.setFilePath(jobId, index, path);
+          });
   connect(m_worker.get(), &W::jobFinished, this, [this](int jobId) {
     m_gallery.setJobState(jobId, QStringLiteral("done"));
     setStatus(
@@ -60,10 +112,14 @@ StudioController::StudioController(QObject* parent)
   });
 }
 
-StudioController::~StudioController() = default;
+StudioController::~StudioController() {
+  if (m_saveTimer.isActive()) saveParameters();
+}
 
 StudioController* StudioController::create(QQmlEngine* qmlEngine, QJSEngine*) {
   auto* controller = new StudioController(nullptr);
+  controller->m_engine = qmlEngine;
+  controller->reloadHistory();
   qmlEngine->addImageProvider(QStringLiteral("gallery"),
                               new GalleryImageProvider(controller->gallery()->images()));
   return controller;
@@ -162,6 +218,8 @@ int StudioController::generate() {
     job.batch_size = batch;
     job.seed = m_seed + static_cast<quint64>(n) * static_cast<quint64>(batch);
     job.scheduler = m_scheduler;
+    job.full_preview_every = m_fullPreviewEvery;
+    job.library_dir = m_libraryFolder;
     m_gallery.addJob(job.id, batch, job.seed, job.steps);
     m_queue.append(job.id);
     m_jobSteps.insert(job.id, job.steps);
@@ -247,24 +305,163 @@ bool StudioController::saveImage(int row, const QString& pathOrUrl) {
   }
 }
 
-bool StudioController::saveGrid(const QString& pathOrUrl, int columns) {
+bool StudioController::saveGrid(const QString& pathOrUrl, int columns, int padding,
+                                bool selectedOnly, int timelineFrames) {
+  QList<int> rows;
+  const QList<int> selected = m_gallery.selectedRows();
+  for (int row = 0; row < m_gallery.rowCount(); ++row) {
+    if (selectedOnly && !selected.contains(row)) continue;
+    if (m_gallery.state(row) == QLatin1String("done")) rows.append(row);
+  }
   QList<QImage> images;
   QList<QString> parameters;
-  for (int row = 0; row < m_gallery.rowCount(); ++row) {
-    images.append(m_gallery.image(row));
+  for (int row : rows) {
+    const QImage final_image = m_gallery.image(row);
+    if (timelineFrames > 0) {
+      // One row per image: its timeline (blank where it has none, e.g. from the library), then
+      // the image itself.
+      QList<QImage> frames = m_gallery.timeline(row, timelineFrames);
+      QImage blank(final_image.size(), QImage::Format_RGB888);
+      blank.fill(Qt::black);
+      while (frames.size() < timelineFrames)
+        frames.prepend(blank);
+      images.append(frames);
+    }
+    images.append(final_image);
     parameters.append(m_gallery.parameters(row));
   }
-  if (columns <= 0) {
+  if (images.isEmpty()) {
+    setStatus(QString(), tr("There is no finished image to put in a grid."));
+    return false;
+  }
+  if (timelineFrames > 0) {
+    columns = timelineFrames + 1;
+  } else if (columns <= 0) {
     columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(images.size()))));
   }
   try {
-    papillon::save_grid_with_parameters(localPath(pathOrUrl), images, parameters, columns);
+    papillon::save_grid_with_parameters(localPath(pathOrUrl), images, parameters, columns,
+                                        std::clamp(padding, 0, 64));
     setStatus(tr("Saved %1").arg(QDir::toNativeSeparators(localPath(pathOrUrl))));
     return true;
   } catch (const std::exception& e) {
     setStatus(tr("Could not save the grid"), QString::fromUtf8(e.what()));
     return false;
   }
+}
+
+QList<int> StudioController::targetRows(int currentRow) const {
+  QList<int> rows = m_gallery.selectedRows();
+  if (rows.isEmpty() && currentRow >= 0 && currentRow < m_gallery.rowCount())
+    rows.append(currentRow);
+  return rows;
+}
+
+int StudioController::saveSelected(const QString& folderOrUrl, int currentRow) {
+  const QString folder = localPath(folderOrUrl);
+  if (!QDir().mkpath(folder)) {
+    setStatus(QString(), tr("Cannot create the folder %1").arg(QDir::toNativeSeparators(folder)));
+    return 0;
+  }
+  int saved = 0;
+  for (int row : targetRows(currentRow)) {
+    if (m_gallery.state(row) != QLatin1String("done")) continue;
+    const QString path =
+        papillon::unique_png_path(folder, QStringLiteral("papillon-%1").arg(m_gallery.seed(row)));
+    try {
+      papillon::save_image_with_parameters(path, m_gallery.image(row), m_gallery.parameters(row));
+      ++saved;
+    } catch (const std::exception& e) {
+      setStatus(tr("Could not save the image"), QString::fromUtf8(e.what()));
+      return saved;
+    }
+  }
+  setStatus(tr("Saved %n image(s) to %1", nullptr, saved).arg(QDir::toNativeSeparators(folder)));
+  return saved;
+}
+
+int StudioController::deleteSelected(int currentRow) {
+  QList<int> rows;
+  QStringList failed;
+  for (int row : targetRows(currentRow)) {
+    const QString state = m_gallery.state(row);
+    if (state == QLatin1String("running") || state == QLatin1String("queued")) continue;
+    const QString path = m_gallery.filePath(row);
+    if (!path.isEmpty() && !papillon::ImageLibrary::remove(path)) {
+      failed << QDir::toNativeSeparators(path);
+      continue;
+    }
+    rows.append(row);
+  }
+  m_gallery.removeRowsAt(rows);
+  if (!failed.isEmpty()) {
+    setStatus(tr("Could not delete %1").arg(failed.join(QLatin1String(", "))));
+  } else {
+    setStatus(tr("Deleted %n image(s)", nullptr, static_cast<int>(rows.size())));
+  }
+  return static_cast<int>(rows.size());
+}
+
+bool StudioController::restoreFromImage(const QString& pathOrUrl) {
+  const QString path = localPath(pathOrUrl);
+  QString json;
+  try {
+    json = papillon::parameters_from_png(path);
+  } catch (const std::exception& e) {
+    setStatus(tr("Could not read the image"), QString::fromUtf8(e.what()));
+    return false;
+  }
+  if (json.isEmpty()) {
+    setStatus(QString(), tr("%1 carries no generation parameters").arg(QFileInfo(path).fileName()));
+    return false;
+  }
+  applyParameters(json);
+  setStatus(tr("Parameters of %1 restored").arg(QFileInfo(path).fileName()));
+  Q_EMIT parametersRestored();
+  return true;
+}
+
+void StudioController::setLibraryFolder(const QString& pathOrUrl) {
+  const QString folder = QDir::cleanPath(localPath(pathOrUrl));
+  if (folder.isEmpty() || folder == m_libraryFolder) return;
+  m_libraryFolder = folder;
+  QSettings().setValue(QStringLiteral("library/folder"), m_libraryFolder);
+  Q_EMIT settingsChanged();
+  reloadHistory();
+}
+
+void StudioController::reloadHistory() {
+  // Rows of finished and failed jobs go; the library's images come back (read off the UI thread).
+  QList<int> stale;
+  for (int row = 0; row < m_gallery.rowCount(); ++row) {
+    const QString state = m_gallery.state(row);
+    if (state != QLatin1String("running") && state != QLatin1String("queued")) stale.append(row);
+  }
+  m_gallery.removeRowsAt(stale);
+  const int generation = ++m_historyGeneration;
+  m_historyLoading = true;
+  Q_EMIT historyLoadingChanged();
+  QPointer<StudioController> self(this);
+  const QString folder = m_libraryFolder;
+  QThreadPool::globalInstance()->start([self, folder, generation] {
+    const QList<papillon::LibraryImage> items =
+        papillon::ImageLibrary(folder).load_recent(kHistoryImages);
+    if (!self) return;
+    QMetaObject::invokeMethod(
+        self.data(),
+        [self, items, generation] {
+          if (!self || generation != self->m_historyGeneration) return;
+          // Library images go before the rows of jobs that ran while they loaded.
+          const int jobRows = self->m_gallery.rowCount();
+          for (const auto& item : items)
+            self->m_gallery.addStored(item);
+          if (jobRows > 0) self->m_gallery.moveRowsToEnd(0, jobRows);
+          self->m_historyLoading = false;
+          Q_EMIT self->historyLoadingChanged();
+          Q_EMIT self->historyLoaded(static_cast<int>(items.size()));
+        },
+        Qt::QueuedConnection);
+  });
 }
 
 void StudioController::copySeed(int row) {
@@ -280,16 +477,47 @@ void StudioController::copyParameters(int row) {
 }
 
 void StudioController::useParameters(int row) {
-  const QJsonObject p = QJsonDocument::fromJson(m_gallery.parameters(row).toUtf8()).object();
-  if (p.isEmpty()) {
+  const QString json = m_gallery.parameters(row);
+  if (json.isEmpty()) {
     m_seed = m_gallery.seed(row);
-  } else {
-    m_prompt = p.value(QLatin1String("prompt")).toString(m_prompt);
-    m_negativePrompt = p.value(QLatin1String("negative_prompt")).toString(m_negativePrompt);
-    m_steps = p.value(QLatin1String("steps")).toInt(m_steps);
-    m_guidanceScale = p.value(QLatin1String("guidance_scale")).toDouble(m_guidanceScale);
-    m_scheduler = p.value(QLatin1String("scheduler")).toString(m_scheduler);
-    m_seed = static_cast<quint64>(p.value(QLatin1String("seed")).toInteger());
+    m_randomSeed = false;
+    m_batchSize = 1;
+    Q_EMIT parametersChanged();
+    return;
+  }
+  applyParameters(json);
+}
+
+void StudioController::applyParameters(const QString& parametersJson) {
+  const QJsonObject p = QJsonDocument::fromJson(parametersJson.toUtf8()).object();
+  m_prompt = p.value(QLatin1String("prompt")).toString(m_prompt);
+  m_negativePrompt = p.value(QLatin1String("negative_prompt")).toString(m_negativePrompt);
+  m_steps = p.value(QLatin1String("steps")).toInt(m_steps);
+  m_guidanceScale = p.value(QLatin1String("guidance_scale")).toDouble(m_guidanceScale);
+  const QString scheduler = p.value(QLatin1String("scheduler")).toString();
+  // Only a scheduler the model offers (an A1111 PNG may name a sampler we do not have).
+  if (!scheduler.isEmpty() &&
+      m_modelInfo.value(QStringLiteral("schedulers")).toStringList().contains(scheduler)) {
+    m_scheduler = scheduler;
+  }
+  if (!m_modelInfo.value(QStringLiteral("fixedSize")).toBool()) {
+    const int width = p.value(QLatin1String("width")).toInt();
+    const int height = p.value(QLatin1String("height")).toInt();
+    if (width > 0 && height > 0) {
+      m_width = width;
+      m_height = height;
+    }
+  }
+  // Seeds are 64-bit: QJsonValue keeps only doubles above 2^63, so read the exact number.
+  try {
+    const papillon::Json json = papillon::Json::parse(parametersJson.toStdString());
+    if (json.contains("seed") && json["seed"].is_number_unsigned()) {
+      m_seed = json["seed"].get<uint64_t>();
+    } else if (json.contains("seed") && json["seed"].is_number_integer()) {
+      m_seed = static_cast<quint64>(json["seed"].get<int64_t>());
+    }
+  } catch (const std::exception&) {
+    // Not JSON: QJsonDocument gave an empty object above and nothing changes.
   }
   m_randomSeed = false;
   m_batchSize = 1;
@@ -318,6 +546,87 @@ QString StudioController::schedulerLabel(const QString& schedulerClass) const {
 
 bool StudioController::saveWindowScreenshot(QQuickWindow* window, const QString& path) {
   return window && window->grabWindow().save(localPath(path));
+}
+
+void StudioController::setLanguage(const QString& language) {
+  if (language == m_language) return;
+  m_language = language;
+  QSettings().setValue(QStringLiteral("ui/language"), m_language);
+  apply_language(m_language);
+  if (m_engine) m_engine->retranslate();
+  Q_EMIT settingsChanged();
+}
+
+void StudioController::setTheme(const QString& theme) {
+  if (theme == m_theme) return;
+  m_theme = theme;
+  QSettings().setValue(QStringLiteral("ui/theme"), m_theme);
+  apply_theme(m_theme);
+  Q_EMIT settingsChanged();
+}
+
+void StudioController::loadSettings() {
+  QSettings s;
+  m_libraryFolder =
+      s.value(QStringLiteral("library/folder"), papillon::ImageLibrary::default_folder())
+          .toString();
+  m_fullPreviewEvery = s.value(QStringLiteral("generate/fullPreviewEvery"), 0).toInt();
+  m_language = s.value(QStringLiteral("ui/language")).toString();
+  m_theme = s.value(QStringLiteral("ui/theme"), m_theme).toString();
+  s.beginGroup(QStringLiteral("generate"));
+  m_prompt = s.value(QStringLiteral("prompt")).toString();
+  m_negativePrompt = s.value(QStringLiteral("negativePrompt")).toString();
+  m_randomSeed = s.value(QStringLiteral("randomSeed"), m_randomSeed).toBool();
+  if (!m_randomSeed) m_seed = s.value(QStringLiteral("seed"), m_seed).toULongLong();
+  m_batchSize = std::clamp(s.value(QStringLiteral("batchSize"), m_batchSize).toInt(), 1, 64);
+  m_batchCount = std::clamp(s.value(QStringLiteral("batchCount"), m_batchCount).toInt(), 1, 100);
+}
+
+void StudioController::saveParameters() const {
+  QSettings s;
+  s.setValue(QStringLiteral("generate/fullPreviewEvery"), m_fullPreviewEvery);
+  s.beginGroup(QStringLiteral("generate"));
+  s.setValue(QStringLiteral("prompt"), m_prompt);
+  s.setValue(QStringLiteral("negativePrompt"), m_negativePrompt);
+  s.setValue(QStringLiteral("randomSeed"), m_randomSeed);
+  s.setValue(QStringLiteral("seed"), m_seed);
+  s.setValue(QStringLiteral("batchSize"), m_batchSize);
+  s.setValue(QStringLiteral("batchCount"), m_batchCount);
+}
+
+bool apply_language(const QString& language) {
+  static QTranslator* translator = nullptr;
+  if (translator) {
+    QCoreApplication::removeTranslator(translator);
+    delete translator;
+    translator = nullptr;
+  }
+  if (language == QLatin1String("en")) return true;
+  const QLocale locale = language.isEmpty() || language == QLatin1String("system")
+                             ? QLocale::system()
+                             : QLocale(language);
+  auto* next = new QTranslator;
+  if (!next->load(locale, QStringLiteral("papillon"), QStringLiteral("_"),
+                  QStringLiteral(":/i18n"))) {
+    delete next;
+    return false;
+  }
+  QCoreApplication::installTranslator(next);
+  translator = next;
+  return true;
+}
+
+void apply_theme(const QString& theme) {
+  if (theme == QLatin1String("dark")) {
+    QGuiApplication::setPalette(dark_palette());
+  } else if (theme == QLatin1String("light")) {
+    QPalette light(QColor(239, 239, 239), QColor(250, 250, 250));
+    light.setColor(QPalette::Highlight, QColor(48, 99, 222));
+    light.setColor(QPalette::HighlightedText, Qt::white);
+    QGuiApplication::setPalette(light);
+  } else {
+    QGuiApplication::setPalette(QPalette());  // the platform's
+  }
 }
 
 }  // namespace papillon::ui

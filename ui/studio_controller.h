@@ -6,6 +6,7 @@
 #include <QQuickWindow>
 #include <QString>
 #include <QStringList>
+#include <QTimer>
 #include <QVariantMap>
 
 #include <memory>
@@ -54,6 +55,12 @@ class StudioController : public QObject {
   Q_PROPERTY(double queueEtaSeconds READ queueEtaSeconds NOTIFY progressChanged)
   Q_PROPERTY(QString statusText READ statusText NOTIFY statusChanged)
   Q_PROPERTY(QString errorText READ errorText NOTIFY statusChanged)
+  // Settings (persisted)
+  Q_PROPERTY(QString libraryFolder READ libraryFolder NOTIFY settingsChanged)
+  Q_PROPERTY(int fullPreviewEvery MEMBER m_fullPreviewEvery NOTIFY settingsChanged)
+  Q_PROPERTY(QString language READ language WRITE setLanguage NOTIFY settingsChanged)
+  Q_PROPERTY(QString theme READ theme WRITE setTheme NOTIFY settingsChanged)
+  Q_PROPERTY(bool historyLoading READ historyLoading NOTIFY historyLoadingChanged)
 
  public:
   // No default argument on purpose: a default-constructible singleton would be built by the engine
@@ -82,6 +89,12 @@ class StudioController : public QObject {
   double queueEtaSeconds() const;
   QString statusText() const { return m_statusText; }
   QString errorText() const { return m_errorText; }
+  QString libraryFolder() const { return m_libraryFolder; }
+  QString language() const { return m_language; }
+  void setLanguage(const QString& language);
+  QString theme() const { return m_theme; }
+  void setTheme(const QString& theme);
+  bool historyLoading() const { return m_historyLoading; }
 
   // Accepts a path or a file:// URL (from FolderDialog).
   Q_INVOKABLE void loadModel(const QString& pathOrUrl);
@@ -91,7 +104,21 @@ class StudioController : public QObject {
   Q_INVOKABLE int removeQueued();  // drops every job that has not started; returns how many
   Q_INVOKABLE void randomizeSeed();
   Q_INVOKABLE bool saveImage(int row, const QString& pathOrUrl);
-  Q_INVOKABLE bool saveGrid(const QString& pathOrUrl, int columns = 0);
+  // The whole gallery (or the selection) as one grid PNG: `columns` 0 = square-ish; with
+  // timelineFrames > 0 each image becomes a row of that many steps of its timeline, then itself.
+  Q_INVOKABLE bool saveGrid(const QString& pathOrUrl, int columns = 0, int padding = 2,
+                            bool selectedOnly = false, int timelineFrames = 0);
+  // Every selected finished image (or `currentRow` when none is selected) into a folder, each
+  // with its parameters; returns how many were written.
+  Q_INVOKABLE int saveSelected(const QString& folderOrUrl, int currentRow = -1);
+  // Removes the selected images (or `currentRow`) from the gallery and their files from the
+  // library (to the trash where there is one). Images of running or queued jobs stay.
+  Q_INVOKABLE int deleteSelected(int currentRow = -1);
+  // Reads the generation parameters of a PNG (Papillon's or AUTOMATIC1111's) into the controls.
+  Q_INVOKABLE bool restoreFromImage(const QString& pathOrUrl);
+  Q_INVOKABLE void setLibraryFolder(const QString& pathOrUrl);
+  // Re-reads the newest images of the library folder into the gallery (after the running job).
+  Q_INVOKABLE void reloadHistory();
   Q_INVOKABLE void copySeed(int row);
   Q_INVOKABLE void copyParameters(int row);
   Q_INVOKABLE void useParameters(int row);
@@ -113,6 +140,10 @@ class StudioController : public QObject {
   void jobFailed(int jobId, const QString& message);
   void jobCancelled(int jobId);
   void previewArrived(int jobId, int imageIndex, int step);
+  void settingsChanged();
+  void historyLoadingChanged();
+  void historyLoaded(int count);
+  void parametersRestored();
 
  private:
   void onModelLoaded(const QVariantMap& info);
@@ -122,6 +153,10 @@ class StudioController : public QObject {
   void onJobEnded(int jobId);
   void setStatus(const QString& status, const QString& error = QString());
   static QString localPath(const QString& pathOrUrl);
+  void applyParameters(const QString& parametersJson);
+  QList<int> targetRows(int currentRow) const;
+  void loadSettings();
+  void saveParameters() const;
 
   GalleryModel m_gallery;
   std::unique_ptr<papillon::GenerationWorker> m_worker;
@@ -153,6 +188,21 @@ class StudioController : public QObject {
   double m_itPerSec = 0;
   QString m_statusText;
   QString m_errorText;
+
+  QString m_libraryFolder;
+  int m_fullPreviewEvery = 0;
+  QString m_language;  // "": the system's
+  QString m_theme = QStringLiteral("system");
+  bool m_historyLoading = false;
+  int m_historyGeneration = 0;  // a newer reload makes an older one's result stale
+  QTimer m_saveTimer;           // persists the parameters shortly after they change
+  QQmlEngine* m_engine = nullptr;
 };
+
+// Installs the translation for `language` ("" or "system": the system locale; "en": none) and
+// returns whether one was found. The window calls QQmlEngine::retranslate() after a change.
+bool apply_language(const QString& language);
+// "light", "dark" or "system" (the platform palette).
+void apply_theme(const QString& theme);
 
 }  // namespace papillon::ui

@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QtTest>
@@ -27,6 +28,25 @@ QString ddpm_dir() {
   return QString::fromStdString(test::fixture_path("pipelines/ddpm_tiny"));
 }
 
+// Runs one job of `batch` images with `steps` steps from `seed` and waits until the images are
+// finished and stored in the library.
+bool run_job(StudioController& c, int batch, int steps, int seed) {
+  c.setProperty("steps", steps);
+  c.setProperty("batchSize", batch);
+  c.setProperty("batchCount", 1);
+  c.setProperty("randomSeed", false);
+  c.setProperty("seed", QString::number(seed));
+  QSignalSpy finished(&c, &StudioController::jobFinished);
+  const int first_row = c.gallery()->rowCount();
+  if (c.generate() == 0) return false;
+  if (!finished.wait(kTimeoutMs)) return false;
+  for (int row = first_row; row < first_row + batch; ++row) {
+    if (!QTest::qWaitFor([&] { return !c.gallery()->filePath(row).isEmpty(); }, kTimeoutMs))
+      return false;
+  }
+  return true;
+}
+
 bool load(StudioController& c, const QString& dir = ddpm_dir()) {
   QSignalSpy changed(&c, &StudioController::modelChanged);
   c.loadModel(dir);
@@ -46,6 +66,10 @@ class TestStudioController : public QObject {
   void initTestCase() {
     at::set_num_threads(1);
     QStandardPaths::setTestModeEnabled(true);  // QSettings go to a test location
+    QSettings().clear();
+    // Finished images are kept in the library: a fresh folder for this run, never ~/Pictures.
+    QSettings().setValue("library/folder",
+                         QString::fromStdString(test::temp_dir("studio_library_default")));
   }
 
   void loading_sets_the_model_defaults() {
@@ -123,6 +147,174 @@ class TestStudioController : public QObject {
     c.useParameters(1);
     QCOMPARE(c.seed(), QString("8"));
     QCOMPARE(c.property("batchSize").toInt(), 1);
+  }
+
+  void finished_images_are_kept_and_come_back_after_a_restart() {
+    const QString library = QString::fromStdString(test::temp_dir("studio_library"));
+    QStringList paths, parameters;
+    QList<QImage> images;
+    {
+      StudioController c(nullptr);
+      c.setLibraryFolder(library);
+      QVERIFY(load(c));
+      QVERIFY(run_job(c, 2, 3, 11));
+      GalleryModel& g = *c.gallery();
+      for (int row = 0; row < 2; ++row) {
+        paths << g.filePath(row);
+        parameters << g.parameters(row);
+        images << g.image(row).convertToFormat(QImage::Format_RGB888);
+        QVERIFY(paths.back().startsWith(library + "/"));
+        QVERIFY(QFileInfo::exists(paths.back()));
+      }
+    }
+    // A new start: the library folder is a persisted setting, its images return in order.
+    StudioController c(nullptr);
+    QCOMPARE(c.libraryFolder(), library);
+    QAbstractItemModelTester tester(c.gallery(),
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&c, &StudioController::historyLoaded);
+    c.reloadHistory();
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), kTimeoutMs);
+    QCOMPARE(loaded.at(0).at(0).toInt(), 2);
+    GalleryModel& g = *c.gallery();
+    QCOMPARE(g.rowCount(), 2);
+    for (int row = 0; row < 2; ++row) {
+      QCOMPARE(g.filePath(row), paths[row]);
+      QCOMPARE(g.state(row), QString("done"));
+      QCOMPARE(g.seed(row), quint64(11 + row));
+      QCOMPARE(QJsonDocument::fromJson(g.parameters(row).toUtf8()),
+               QJsonDocument::fromJson(parameters[row].toUtf8()));
+      QCOMPARE(g.image(row).convertToFormat(QImage::Format_RGB888), images[row]);
+    }
+    // Delete: the row and its file go; the other image stays.
+    g.select(0);
+    QCOMPARE(c.deleteSelected(), 1);
+    QCOMPARE(g.rowCount(), 1);
+    QVERIFY(!QFileInfo::exists(paths[0]));
+    QVERIFY(QFileInfo::exists(paths[1]));
+    QCOMPARE(g.filePath(0), paths[1]);
+  }
+
+  void parameters_and_settings_persist() {
+    {
+      StudioController c(nullptr);
+      c.setProperty("prompt", "an ankle boot");
+      c.setProperty("randomSeed", false);
+      c.setProperty("seed", "987654321987");
+      c.setProperty("batchSize", 3);
+      c.setProperty("fullPreviewEvery", 5);
+      c.setTheme("dark");
+    }  // saved when the controller goes, at the latest
+    StudioController c(nullptr);
+    QCOMPARE(c.property("prompt").toString(), QString("an ankle boot"));
+    QCOMPARE(c.seed(), QString("987654321987"));
+    QCOMPARE(c.property("batchSize").toInt(), 3);
+    QCOMPARE(c.property("fullPreviewEvery").toInt(), 5);
+    QCOMPARE(c.theme(), QString("dark"));
+    c.setTheme("system");
+    c.setProperty("fullPreviewEvery", 0);
+    c.setProperty("randomSeed", true);
+  }
+
+  void a_dropped_png_restores_its_parameters() {
+    const QString dir = QString::fromStdString(test::temp_dir("studio_drop"));
+    StudioController c(nullptr);
+    QVERIFY(load(c));
+    QVERIFY(run_job(c, 1, 3, 4242));
+    const int row = c.gallery()->rowCount() - 1;
+    QVERIFY(c.saveImage(row, dir + "/papillon.png"));
+
+    // Papillon's own PNG: every parameter comes back.
+    c.setProperty("steps", 50);
+    c.setProperty("seed", "1");
+    c.setProperty("randomSeed", true);
+    QSignalSpy restored(&c, &StudioController::parametersRestored);
+    QVERIFY(c.restoreFromImage(QUrl::fromLocalFile(dir + "/papillon.png").toString()));
+    QCOMPARE(restored.count(), 1);
+    QCOMPARE(c.property("steps").toInt(), 3);
+    QCOMPARE(c.seed(), QString("4242"));
+    QVERIFY(!c.property("randomSeed").toBool());
+
+    // An AUTOMATIC1111 PNG (only its "parameters" text).
+    QImage plain(8, 8, QImage::Format_RGB888);
+    plain.fill(Qt::gray);
+    const std::string a1111 =
+        "a sneaker\nNegative prompt: blurry\nSteps: 17, Sampler: DDIM, CFG scale: 4.5, Seed: "
+        "31337, Size: 32x32, Model: sd";
+    save_png((dir + "/a1111.png").toStdString(), plain, {{"parameters", a1111}});
+    QVERIFY(c.restoreFromImage(dir + "/a1111.png"));
+    QCOMPARE(c.property("steps").toInt(), 17);
+    QCOMPARE(c.seed(), QString("31337"));
+    QCOMPARE(c.property("prompt").toString(), QString("a sneaker"));
+    QCOMPARE(c.property("negativePrompt").toString(), QString("blurry"));
+    QCOMPARE(c.property("guidanceScale").toDouble(), 4.5);
+    if (c.modelInfo().value("schedulers").toStringList().contains("DDIMScheduler")) {
+      QCOMPARE(c.property("scheduler").toString(), QString("DDIMScheduler"));
+    }
+
+    // A PNG without parameters, and a file that is no image: a message, nothing changes.
+    save_png((dir + "/bare.png").toStdString(), plain);
+    QVERIFY(!c.restoreFromImage(dir + "/bare.png"));
+    QVERIFY(c.errorText().contains("bare.png"));
+    QFile junk(dir + "/junk.png");
+    QVERIFY(junk.open(QIODevice::WriteOnly));
+    junk.write("not a png");
+    junk.close();
+    QVERIFY(!c.restoreFromImage(dir + "/junk.png"));
+    QVERIFY(c.errorText().contains("junk.png"));
+    QCOMPARE(c.property("steps").toInt(), 17);
+  }
+
+  void selection_grids_and_saving_follow_their_options() {
+    const QString dir = QString::fromStdString(test::temp_dir("studio_grid"));
+    StudioController c(nullptr);
+    c.setLibraryFolder(dir + "/library");
+    QVERIFY(load(c));
+    QVERIFY(run_job(c, 3, 4, 5));
+    GalleryModel& g = *c.gallery();
+    QCOMPARE(g.rowCount(), 3);
+
+    // Selection: click, Ctrl+click, Shift+click.
+    g.select(0);
+    g.select(2, GalleryModel::SelectToggle);
+    QCOMPARE(g.selectedRows(), QList<int>({0, 2}));
+    g.select(1, GalleryModel::SelectOnly);
+    g.select(2, GalleryModel::SelectRange);
+    QCOMPARE(g.selectedRows(), QList<int>({1, 2}));
+    g.selectAll();
+    QCOMPARE(g.selectedCount(), 3);
+    g.clearSelection();
+    QCOMPARE(g.selectedCount(), 0);
+
+    // The whole gallery, automatic columns (2 for 3 images), padding 5.
+    QVERIFY(c.saveGrid(dir + "/all.png", 0, 5));
+    QCOMPARE(QImage(dir + "/all.png").size(), QSize(2 * 32 + 3 * 5, 2 * 32 + 3 * 5));
+    // Only the selection.
+    g.select(0);
+    g.select(2, GalleryModel::SelectToggle);
+    QVERIFY(c.saveGrid(dir + "/selected.png", 0, 2, true));
+    const QImage selected(dir + "/selected.png");
+    QCOMPARE(selected.size(), QSize(2 * 32 + 3 * 2, 32 + 2 * 2));
+    QCOMPARE(selected.pixelColor(2 + 34, 2), g.image(2).pixelColor(0, 0));
+    const auto text = read_png_text((dir + "/selected.png").toStdString());
+    QVERIFY(QString::fromStdString(text.at("papillon")).contains("\"grid_seeds\":[5,7]"));
+    // With the timeline: one row per image, 3 frames then the image.
+    QVERIFY(c.saveGrid(dir + "/timeline.png", 0, 1, true, 3));
+    const QImage timeline(dir + "/timeline.png");
+    QCOMPARE(timeline.size(), QSize(4 * 32 + 5 * 1, 2 * 32 + 3 * 1));
+    const QList<QImage> frames = g.timeline(0, 3);
+    QCOMPARE(frames.size(), 3);
+    QCOMPARE(timeline.copy(1, 1, 32, 32).convertToFormat(QImage::Format_RGB888),
+             frames[0].convertToFormat(QImage::Format_RGB888));
+    QCOMPARE(timeline.copy(1 + 3 * 33, 1, 32, 32).convertToFormat(QImage::Format_RGB888),
+             g.image(0).convertToFormat(QImage::Format_RGB888));
+
+    // Save the selection as files, each with its parameters.
+    QCOMPARE(c.saveSelected(QUrl::fromLocalFile(dir + "/picked").toString()), 2);
+    const QStringList files = QDir(dir + "/picked").entryList({"*.png"}, QDir::Files, QDir::Name);
+    QCOMPARE(files, QStringList({"papillon-5.png", "papillon-7.png"}));
+    const auto picked = read_png_text((dir + "/picked/papillon-7.png").toStdString());
+    QVERIFY(QString::fromStdString(picked.at("parameters")).contains("Seed: 7"));
   }
 
   void cancel_keeps_the_previews_and_queued_jobs_can_be_removed() {

@@ -4,6 +4,7 @@
 #include <QQmlApplicationEngine>
 #include <QQuickItem>
 #include <QQuickWindow>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QtTest>
@@ -50,7 +51,12 @@ class TestStudioWindow : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
-  void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();  // no settings or library images of an earlier run
+    QSettings().setValue("library/folder",
+                         QString::fromStdString(papillon::test::temp_dir("window_library")));
+  }
 
   void generates_and_shows_every_tile() {
     QQmlApplicationEngine engine;

@@ -30,34 +30,51 @@ Pane {
                     onClicked: { saveDialog.saveGrid = false; saveDialog.open() }
                 }
                 ToolButton {
+                    text: qsTr("Save selected…")
+                    enabled: StudioController.gallery.selectedCount > 0
+                    onClicked: folderDialog.open()
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Each selected image as its own PNG in a folder")
+                }
+                ToolButton {
+                    objectName: "saveGridButton"
                     text: qsTr("Save grid…")
                     enabled: grid.count > 0 && StudioController.runningJob === 0
-                    onClicked: { saveDialog.saveGrid = true; saveDialog.open() }
-                }
-                ToolButton {
-                    text: qsTr("Copy seed")
-                    enabled: root.selectedRow >= 0
-                    onClicked: StudioController.copySeed(root.selectedRow)
-                }
-                ToolButton {
-                    text: qsTr("Copy parameters")
-                    enabled: root.selectionDone
-                    onClicked: StudioController.copyParameters(root.selectedRow)
+                    onClicked: gridOptions.open()
                 }
                 ToolButton {
                     text: qsTr("Use these parameters")
                     enabled: root.selectionDone
                     onClicked: StudioController.useParameters(root.selectedRow)
                 }
+                ToolButton {
+                    objectName: "deleteButton"
+                    text: qsTr("Delete")
+                    enabled: root.selectionDone || StudioController.gallery.selectedCount > 0
+                    onClicked: root.deleteSelection()
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Remove the selected images and their files in the library (Del)")
+                }
                 Item { Layout.fillWidth: true }
                 Label {
-                    text: qsTr("%n image(s)", "", grid.count)
+                    text: StudioController.gallery.selectedCount > 1
+                          ? qsTr("%1 of %n image(s) selected", "", grid.count).arg(StudioController.gallery.selectedCount)
+                          : qsTr("%n image(s)", "", grid.count)
                     opacity: 0.7
                 }
+                BusyIndicator {
+                    running: StudioController.historyLoading
+                    visible: running
+                    Layout.preferredHeight: 24
+                    Layout.preferredWidth: 24
+                }
                 ToolButton {
-                    text: qsTr("Clear")
-                    enabled: grid.count > 0 && !StudioController.busy
-                    onClicked: StudioController.clearGallery()
+                    id: moreButton
+                    text: "⋯"
+                    font.pixelSize: 18
+                    onClicked: moreMenu.popup(moreButton, 0, moreButton.height)
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("More actions")
                 }
             }
         }
@@ -80,8 +97,22 @@ Pane {
             delegate: ImageTile {
                 width: grid.cellWidth
                 height: grid.cellHeight
-                selected: GridView.isCurrentItem
-                onClicked: { grid.currentIndex = index; grid.forceActiveFocus() }
+                current: GridView.isCurrentItem
+                onClicked: (modifiers) => {
+                    const mode = (modifiers & Qt.ShiftModifier) ? GalleryModel.SelectRange
+                               : (modifiers & Qt.ControlModifier) ? GalleryModel.SelectToggle
+                               : GalleryModel.SelectOnly
+                    StudioController.gallery.select(index, mode)
+                    grid.currentIndex = index
+                    grid.forceActiveFocus()
+                }
+            }
+            Keys.onDeletePressed: root.deleteSelection()
+            Keys.onPressed: (event) => {
+                if (event.matches(StandardKey.SelectAll)) {
+                    StudioController.gallery.selectAll()
+                    event.accepted = true
+                }
             }
             ScrollBar.vertical: ScrollBar {}
 
@@ -102,6 +133,55 @@ Pane {
         }
     }
 
+    function deleteSelection() {
+        const removed = StudioController.deleteSelected(grid.currentIndex)
+        if (removed > 0)
+            grid.currentIndex = Math.min(grid.currentIndex, grid.count - 1)
+    }
+
+    Menu {
+        id: moreMenu
+        MenuItem {
+            text: qsTr("Copy seed")
+            enabled: root.selectedRow >= 0
+            onTriggered: StudioController.copySeed(root.selectedRow)
+        }
+        MenuItem {
+            text: qsTr("Copy parameters")
+            enabled: root.selectionDone
+            onTriggered: StudioController.copyParameters(root.selectedRow)
+        }
+        MenuSeparator {}
+        MenuItem {
+            text: qsTr("Select all")
+            enabled: grid.count > 0
+            onTriggered: StudioController.gallery.selectAll()
+        }
+        MenuItem {
+            text: qsTr("Reload the library")
+            enabled: !StudioController.busy
+            onTriggered: StudioController.reloadHistory()
+        }
+        MenuItem {
+            text: qsTr("Clear the gallery")
+            enabled: grid.count > 0 && !StudioController.busy
+            onTriggered: StudioController.clearGallery()
+        }
+    }
+
+    GridOptionsDialog {
+        id: gridOptions
+        anchors.centerIn: Overlay.overlay
+        hasSelection: StudioController.gallery.selectedCount > 1
+        onAccepted: { saveDialog.saveGrid = true; saveDialog.open() }
+    }
+
+    FolderDialog {
+        id: folderDialog
+        title: qsTr("Save the selected images into a folder")
+        onAccepted: StudioController.saveSelected(selectedFolder, root.selectedRow)
+    }
+
     FileDialog {
         id: saveDialog
         property bool saveGrid: false
@@ -109,7 +189,9 @@ Pane {
         fileMode: FileDialog.SaveFile
         defaultSuffix: "png"
         nameFilters: [qsTr("PNG images (*.png)")]
-        onAccepted: saveGrid ? StudioController.saveGrid(selectedFile)
+        onAccepted: saveGrid ? StudioController.saveGrid(selectedFile, gridOptions.columns,
+                                                         gridOptions.gridPadding, gridOptions.selectedOnly,
+                                                         gridOptions.timelineFrames)
                              : StudioController.saveImage(root.selectedRow, selectedFile)
     }
 }

@@ -13,16 +13,17 @@ Control {
     required property int step
     required property int totalSteps
     required property int frameCount
-    property bool selected: false
-    signal clicked()
+    required property bool selected      // in the gallery's selection
+    property bool current: false         // the image whose timeline shows
+    signal clicked(int modifiers)
 
     Rectangle {
         anchors.fill: parent
         anchors.margins: 4
         radius: 4
         color: tile.selected ? Qt.rgba(tile.palette.highlight.r, tile.palette.highlight.g, tile.palette.highlight.b, 0.25) : "transparent"
-        border.color: tile.selected ? tile.palette.highlight : Qt.rgba(tile.palette.windowText.r, tile.palette.windowText.g, tile.palette.windowText.b, 0.15)
-        border.width: tile.selected ? 2 : 1
+        border.color: tile.current || tile.selected ? tile.palette.highlight : Qt.rgba(tile.palette.windowText.r, tile.palette.windowText.g, tile.palette.windowText.b, 0.15)
+        border.width: tile.current ? 2 : 1
 
         ColumnLayout {
             anchors.fill: parent
@@ -75,9 +76,21 @@ Control {
                 opacity: 0.8
             }
         }
+        Label {
+            anchors.top: parent.top
+            anchors.right: parent.right
+            anchors.margins: 8
+            visible: tile.selected
+            text: "✓"
+            color: "white"
+            padding: 2
+            leftPadding: 5
+            rightPadding: 5
+            background: Rectangle { color: tile.palette.highlight; radius: 8 }
+        }
         MouseArea {
             anchors.fill: parent
-            onClicked: tile.clicked()
+            onClicked: (mouse) => tile.clicked(mouse.modifiers)
         }
     }
 }
