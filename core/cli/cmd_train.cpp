@@ -51,6 +51,8 @@ const char* const kTrainUsage =
     "  --fp16-weights           save the pipeline weights in fp16 (half the size)\n"
     "  --default-steps N --default-eta E   DDIM steps / eta recorded in papillon.json (50, 0)\n"
     "  --resume                 continue from DIR/checkpoint (settings are taken from it)\n"
+    "  --device cpu|cuda        where to train (default cpu)\n"
+    "  --mixed-precision no|fp16|bf16   CUDA autocast (fp16 with dynamic loss scaling)\n"
     "  --threads N              CPU threads (default: all cores)\n"
     "  --quiet                  no progress line\n";
 
@@ -91,6 +93,8 @@ int cmd_train(const std::vector<std::string>& argv) {
        "sample-every",
        "fp16-weights",
        "resume",
+       "device",
+       "mixed-precision",
        "threads",
        "quiet"},
       {"grayscale", "class-conditional", "flip", "no-ema", "fp16-weights", "resume", "quiet"});
@@ -134,6 +138,8 @@ int cmd_train(const std::vector<std::string>& argv) {
       args.get_int("checkpoint-every", resuming ? c.checkpoint_every : 500, 0, int64_t(1) << 40);
   c.sample_every = args.get_int("sample-every", resuming ? c.sample_every : 0, 0, int64_t(1) << 40);
   if (args.has("fp16-weights")) c.weights_dtype = "fp16";
+  c.device = args.get_or("device", c.device);
+  c.mixed_precision = args.get_or("mixed-precision", c.mixed_precision);
   c.default_steps = args.get_int("default-steps", c.default_steps, 1, 1000);
   c.default_eta = args.get_double("default-eta", c.default_eta);
   const bool grayscale = args.has("grayscale");

@@ -3,10 +3,13 @@
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "core/io/safetensors.h"
@@ -27,10 +30,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Keys that may differ between a run and its resumption (they do not change the numbers).
-const char* const kFreeKeys[] = {"output_dir",      "checkpoint_every", "sample_every",
-                                 "sample_count",    "sample_seed",      "sample_steps",
-                                 "sample_guidance", "weights_dtype",    "default_scheduler",
-                                 "default_steps",   "default_guidance", "default_eta"};
+const char* const kFreeKeys[] = {
+    "output_dir",       "checkpoint_every", "sample_every",  "sample_count",      "sample_seed",
+    "sample_steps",     "sample_guidance",  "weights_dtype", "default_scheduler", "default_steps",
+    "default_guidance", "default_eta",      "device",        "mixed_precision"};
 
 }  // namespace
 
@@ -73,6 +76,8 @@ Json TrainerConfig::to_json() const {
   j["default_steps"] = default_steps;
   j["default_guidance"] = default_guidance;
   j["default_eta"] = default_eta;
+  j["device"] = device;
+  j["mixed_precision"] = mixed_precision;
   return j;
 }
 
@@ -116,6 +121,8 @@ TrainerConfig TrainerConfig::from_json(const Json& json, const std::string& sour
   c.default_steps = r.get_int("default_steps", c.default_steps);
   c.default_guidance = r.get_double("default_guidance", c.default_guidance);
   c.default_eta = r.get_double("default_eta", c.default_eta);
+  c.device = r.get_string("device", c.device);
+  c.mixed_precision = r.get_string("mixed_precision", c.mixed_precision);
   return c;
 }
 
@@ -200,8 +207,79 @@ TensorList module_tensors(torch::nn::Module& m) {
 
 }  // namespace
 
+// Mixed precision on CUDA: autocast around the forward pass, as accelerate does. The API moved in
+// LibTorch 2.4 (per-device setters); older releases have the GPU-only ones.
+class AutocastScope {
+ public:
+  explicit AutocastScope(std::optional<at::ScalarType> dtype) : active_(dtype.has_value()) {
+    if (!active_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previous_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, *dtype);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    was_enabled_ = at::autocast::is_enabled();
+    previous_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(*dtype);
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, was_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previous_);
+#else
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(previous_);
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_;
+  bool was_enabled_ = false;
+  at::ScalarType previous_ = at::kHalf;
+};
+
+// torch.cuda.amp.GradScaler's dynamic loss scale for fp16: scale the loss, unscale the gradients,
+// skip the step when they are not finite (and halve the scale), double it after 2000 good steps.
+struct LossScaler {
+  double scale = 65536.0;
+  int64_t good_steps = 0;
+  static constexpr int64_t kGrowthInterval = 2000;
+
+  // Unscales the gradients in place; false when they hold inf/NaN (the step must be skipped).
+  bool unscale(const std::vector<at::Tensor>& params) {
+    torch::NoGradGuard no_grad;
+    bool finite = true;
+    for (const auto& p : params) {
+      if (!p.grad().defined()) continue;
+      p.mutable_grad().mul_(1.0 / scale);
+      finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+    }
+    return finite;
+  }
+  void update(bool finite) {
+    if (!finite) {
+      scale *= 0.5;
+      good_steps = 0;
+    } else if (++good_steps == kGrowthInterval) {
+      scale *= 2.0;
+      good_steps = 0;
+    }
+  }
+};
+
 struct Trainer::Impl {
   TrainerConfig config;
+  torch::Device device{torch::kCPU};
+  std::optional<at::ScalarType> autocast_dtype;  // CUDA mixed precision
+  std::optional<LossScaler> scaler;              // fp16 only
   std::shared_ptr<const Dataset> dataset;
   UNet2DModelConfig unet_config;
   UNet2DModel model{nullptr};
@@ -277,6 +355,25 @@ Trainer::Trainer(TrainerConfig config, std::shared_ptr<const Dataset> dataset, b
   if (c.weights_dtype != "fp32" && c.weights_dtype != "fp16") {
     throw Error("weights dtype must be fp32 or fp16, got '" + c.weights_dtype + "'");
   }
+  if (c.device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw Error(
+          "device cuda: this LibTorch has no CUDA, or no GPU is visible (use --device cpu)");
+    }
+    d.device = torch::Device(torch::kCUDA);
+  } else if (c.device != "cpu") {
+    throw Error("device must be cpu or cuda, got '" + c.device + "'");
+  }
+  if (c.mixed_precision == "fp16" || c.mixed_precision == "bf16") {
+    if (!d.device.is_cuda()) {
+      throw Error("mixed precision " + c.mixed_precision +
+                  " needs the cuda device (on the CPU, train in fp32)");
+    }
+    d.autocast_dtype = c.mixed_precision == "fp16" ? at::kHalf : at::kBFloat16;
+    if (c.mixed_precision == "fp16") d.scaler.emplace();
+  } else if (c.mixed_precision != "no") {
+    throw Error("mixed precision must be no, fp16 or bf16, got '" + c.mixed_precision + "'");
+  }
   if (c.class_conditional) {
     d.num_classes = static_cast<int64_t>(d.dataset->class_names().size());
     if (d.num_classes == 0) throw Error(d.dataset->description() + " has no class labels");
@@ -297,6 +394,7 @@ Trainer::Trainer(TrainerConfig config, std::shared_ptr<const Dataset> dataset, b
     torch::manual_seed(mix_seed(c.seed, kInitStream, 0));
     d.model = UNet2DModel(d.unet_config);
   }
+  d.model->to(d.device);
   d.model->train();
   for (const auto& p : d.model->named_parameters()) {
     d.param_names.push_back(p.key());
@@ -430,28 +528,43 @@ TrainResult Trainer::train(const TrainerCallbacks& callbacks) {
     const at::Tensor timesteps = at::randint(0, c.ddpm_num_steps, {bsz}, gen, torch::kLong);
     const at::Tensor noisy = d.noise_scheduler->add_noise(images, noise, timesteps);
 
-    const at::Tensor output = d.model->forward(noisy, timesteps, class_labels);
+    // The draws above are on the CPU (device-independent runs); the model works on its device.
+    const torch::Device dev = d.device;
+    at::Tensor output;
+    {
+      AutocastScope autocast(d.autocast_dtype);
+      output = d.model->forward(noisy.to(dev), timesteps.to(dev),
+                                class_labels.defined() ? class_labels.to(dev) : class_labels);
+    }
+    output = output.to(torch::kFloat);
     at::Tensor loss;
     if (c.prediction_type == "epsilon") {
-      loss = torch::mse_loss(output.to(torch::kFloat), noise);
+      loss = torch::mse_loss(output, noise.to(dev));
     } else if (c.prediction_type == "v_prediction") {
       const at::Tensor a = d.alphas_cumprod.index_select(0, timesteps).view({bsz, 1, 1, 1});
       const at::Tensor velocity = a.sqrt() * noise - (1 - a).sqrt() * images;
-      loss = torch::mse_loss(output.to(torch::kFloat), velocity);
+      loss = torch::mse_loss(output, velocity.to(dev));
     } else {  // "sample": train_unconditional.py's SNR-weighted x0 loss
       const at::Tensor a = d.alphas_cumprod.index_select(0, timesteps).view({bsz, 1, 1, 1});
       loss =
-          (a / (1 - a) * torch::mse_loss(output.to(torch::kFloat), images, torch::Reduction::None))
+          ((a / (1 - a)).to(dev) * torch::mse_loss(output, images.to(dev), torch::Reduction::None))
               .mean();
     }
     d.optimizer->zero_grad();
-    loss.backward();
+    if (d.scaler) {
+      (loss * d.scaler->scale).backward();
+    } else {
+      loss.backward();
+    }
+    // fp16: unscale before clipping; a step with inf/NaN gradients is skipped (GradScaler).
+    const bool finite = d.scaler ? d.scaler->unscale(d.params) : true;
+    if (d.scaler) d.scaler->update(finite);
     TrainStep ts;
-    ts.grad_norm = c.max_grad_norm > 0 ? clip_grad_norm(d.params, c.max_grad_norm) : 0.0;
+    ts.grad_norm = finite && c.max_grad_norm > 0 ? clip_grad_norm(d.params, c.max_grad_norm) : 0.0;
     // LambdaLR: optimiser step k (0-based) runs with base_lr * lambda(k).
     ts.lr =
         c.learning_rate * lr_multiplier(c.lr_scheduler, d.step, c.lr_warmup_steps, d.total_steps);
-    d.optimizer->step(ts.lr);
+    if (finite) d.optimizer->step(ts.lr);
     d.optimizer->zero_grad();
     if (d.ema) d.ema->step(d.params);
     ++d.step;
@@ -549,11 +662,11 @@ std::string Trainer::save_checkpoint() {
     // Training state, to resume.
     TensorList state;
     for (size_t i = 0; i < d.params.size(); ++i) {
-      state.emplace_back("model." + d.param_names[i], d.params[i].detach());
-      if (d.ema) state.emplace_back("ema." + d.param_names[i], d.ema->shadow()[i]);
+      state.emplace_back("model." + d.param_names[i], d.params[i].detach().to(torch::kCPU));
+      if (d.ema) state.emplace_back("ema." + d.param_names[i], d.ema->shadow()[i].to(torch::kCPU));
     }
     for (auto& [name, t] : d.optimizer->state())
-      state.emplace_back("adam." + name, t);
+      state.emplace_back("adam." + name, t.to(torch::kCPU));
     save_safetensors(tmp + "/training_state.safetensors", state);
     Json s;
     s["step"] = d.step;

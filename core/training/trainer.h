@@ -60,6 +60,12 @@ struct TrainerConfig {
   int64_t sample_steps = 50;           // DDIM steps of the sample grids
   double sample_guidance = 3.0;        // class-conditional sample grids
   std::string weights_dtype = "fp32";  // "fp32" or "fp16": dtype of the saved pipeline weights
+  // Where the model trains: "cpu" or "cuda" (random draws stay on the CPU generators, so a run's
+  // data, noise and timesteps do not depend on the device).
+  std::string device = "cpu";
+  // CUDA only: "no", "fp16" (autocast + dynamic loss scaling, as accelerate's GradScaler) or
+  // "bf16" (autocast). Weights, optimiser and EMA stay fp32.
+  std::string mixed_precision = "no";
   // Recorded in papillon.json: how front ends run the model by default.
   std::string default_scheduler = "DDIMScheduler";
   int64_t default_steps = 50;

@@ -75,6 +75,32 @@ class TestTrainer : public QObject {
  private Q_SLOTS:
   void initTestCase() { at::set_num_threads(1); }
 
+  // Mixed precision is CUDA autocast: on the CPU it is refused with a message, not ignored; an
+  // unknown device or precision names itself.
+  void devices_and_mixed_precision_are_checked() {
+    TrainerConfig c = tiny_config(test::temp_dir("train_device"), false);
+    c.mixed_precision = "bf16";
+    try {
+      Trainer t(c, tiny_dataset());
+      QFAIL("bf16 autocast on the CPU must be refused");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("needs the cuda device") != std::string::npos, e.what());
+    }
+    c.mixed_precision = "fp8";
+    c.device = "cuda";
+    if (!torch::cuda::is_available()) {
+      try {
+        Trainer t(c, tiny_dataset());
+        QFAIL("cuda without a GPU must be refused");
+      } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("no CUDA") != std::string::npos, e.what());
+      }
+    }
+    c.device = "tpu";
+    c.mixed_precision = "no";
+    QVERIFY_THROWS_EXCEPTION(Error, Trainer(c, tiny_dataset()));
+  }
+
   void loss_goes_down() {
     TrainerConfig c = tiny_config(test::temp_dir("train_loss"), false);
     c.max_steps = 60;
