@@ -18,6 +18,8 @@
 #include "core/models/unet_2d.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/pipelines/pipeline_ddpm.h"
+#include "core/pipelines/pipeline_stable_diffusion.h"
+#include "core/runtime/png_io.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
 #include "core/util/environment.h"
@@ -167,6 +169,14 @@ int bench_sd(const Args& args) {
     vae_decode = time_call([&] { model->decode(z); }, iters);
     vae_decode.build_s = build_s;
   }
+  // The window's per-step preview of one image: the latent->RGB projection and the QImage.
+  const auto latents = torch::randn({1, unet_config.in_channels, size, size});
+  const Timing preview = time_call(
+      [&] {
+        const at::Tensor rgb = latent_preview(latents, vae_config.vae_scale_factor());
+        tensor_to_qimage(rgb[0]);
+      },
+      20);
   const double peak = peak_rss_bytes() / (1024.0 * 1024.0 * 1024.0);
   const auto util = [&](const Timing& t) { return t.gflop / (t.ms / 1e3) / sgemm; };
 
@@ -187,6 +197,8 @@ int bench_sd(const Args& args) {
                     {"text_encoder", part(text, text_params)},
                     {"unet_step_cfg_512", part(unet_step, unet_params)},
                     {"vae_decode_512", part(vae_decode, vae_params)},
+                    {"preview_ms", preview.ms},
+                    {"preview_share_of_step", preview.ms / unet_step.ms},
                     {"peak_rss_gib", peak}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -204,6 +216,8 @@ int bench_sd(const Args& args) {
   line("text encoder (2 x 77 tokens)", text, text_params);
   line("UNet step 512x512, CFG batch 2", unet_step, unet_params);
   line("VAE decode 64x64 -> 512x512", vae_decode, vae_params);
+  std::printf("  preview per step (latent->RGB + QImage): %.2f ms = %.3f%% of a UNet step\n",
+              preview.ms, 100.0 * preview.ms / unet_step.ms);
   std::printf("  peak RSS %.2f GiB\n", peak);
   return 0;
 }
@@ -229,22 +243,34 @@ int bench_unet2d(const Args& args) {
   const int64_t size = config.sample_size.empty() ? 32 : config.sample_size[0];
   const auto x = torch::randn({batch, config.in_channels, size, size});
   const auto t = torch::full({batch}, 500, torch::kLong);
+  // Class-conditional UNets (the bundled model) take a label per image.
+  const at::Tensor labels = config.num_class_embeds.value_or(0) > 0
+                                ? torch::zeros({batch}, torch::kLong)
+                                : at::Tensor();
 
   const double sgemm = measure_sgemm_gflops();
   double flops = 0;
   {
     FlopCounter counter;
-    unet->forward(x, t);  // warm-up, counted
+    unet->forward(x, t, labels);  // warm-up, counted
     flops = counter.total();
   }
   std::vector<double> times;
   for (int64_t i = 0; i < iters; ++i) {
     const auto t0 = Clock::now();
-    unet->forward(x, t);
+    unet->forward(x, t, labels);
     times.push_back(seconds_since(t0));
   }
   std::sort(times.begin(), times.end());
   const double forward_s = times[times.size() / 2];
+  // The window's per-step preview of the whole batch: clamped x0 to QImages.
+  const Timing preview = time_call(
+      [&] {
+        const at::Tensor images = (x / 2 + 0.5).clamp(0, 1);
+        for (int64_t i = 0; i < batch; ++i)
+          tensor_to_qimage(images[i]);
+      },
+      20);
 
   // The DDPM loop itself (UNet + scheduler step + noise draws), K steps of a 1000-step schedule.
   auto scheduler =
@@ -255,6 +281,7 @@ int bench_unet2d(const Args& args) {
   request.batch_size = batch;
   request.num_inference_steps = 1000;
   request.seed = 0;
+  if (labels.defined()) request.class_labels.assign(static_cast<size_t>(batch), 0);
   RunControl control;
   int done = 0;
   control.on_step = [&](const StepEvent&) {
@@ -282,7 +309,9 @@ int bench_unet2d(const Args& args) {
               {"flop_utilisation", utilisation},
               {"ddpm_steps_run", done},
               {"ddpm_1000_steps_s", ddpm_1000_s},
-              {"ddpm_extrapolated", done < 1000}};
+              {"ddpm_extrapolated", done < 1000},
+              {"preview_ms", preview.ms},
+              {"preview_share_of_step", preview.ms / (forward_s * 1e3)}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -295,6 +324,8 @@ int bench_unet2d(const Args& args) {
   std::printf("  forward: %.1f ms (median of %lld), %.1f GFLOP -> %.1f GFLOP/s = %.0f%% of sgemm\n",
               forward_s * 1e3, static_cast<long long>(iters), flops / 1e9, flops / forward_s / 1e9,
               utilisation * 100);
+  std::printf("  preview per step (batch of clamped x0 -> QImage): %.3f ms = %.2f%% of a forward\n",
+              preview.ms, 100.0 * preview.ms / (forward_s * 1e3));
   std::printf("  DDPM 1000 steps: %s (%s from %d steps, %.2f s/step)\n",
               format_duration(ddpm_1000_s).c_str(), done < 1000 ? "extrapolated" : "measured", done,
               loop_s / done);
