@@ -25,6 +25,7 @@
 #include "core/util/environment.h"
 #include "core/util/error.h"
 #include "core/util/flop_counter.h"
+#include "core/util/op_profiler.h"
 #include "papillon/build_config.h"
 
 namespace papillon::cli {
@@ -45,6 +46,8 @@ const char* const kBenchUsage =
     "(default 10)\n"
     "  --full                   run all 1000 DDPM steps instead of extrapolating\n"
     "  --threads N              intra-op threads (default: all cores)\n"
+    "  --profile                one more call of the UNet, timed per ATen op (where the time "
+    "goes)\n"
     "  --json                   print the figures as JSON\n";
 
 namespace {
@@ -108,6 +111,24 @@ Timing time_call(const std::function<void()>& call, int64_t iters) {
   return t;
 }
 
+// Runs `call` once under an OpProfiler and prints the ops that took the most time.
+void print_profile(const char* what, const std::function<void()>& call) {
+  const auto t0 = Clock::now();
+  std::vector<OpProfiler::Entry> entries;
+  {
+    OpProfiler profiler;
+    call();
+    entries = profiler.entries();
+  }
+  const double total = seconds_since(t0);
+  std::printf("  profile of one %s: %.1f ms\n", what, total * 1e3);
+  for (size_t i = 0; i < std::min<size_t>(entries.size(), 12); ++i) {
+    const auto& e = entries[i];
+    std::printf("    %-28s %6lld calls %10.1f ms %5.1f%%\n", e.op.c_str(),
+                static_cast<long long>(e.calls), e.seconds * 1e3, 100.0 * e.seconds / total);
+  }
+}
+
 int bench_sd(const Args& args) {
   const std::string dir = args.get_or(
       "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/stable-diffusion-v1-5");
@@ -158,6 +179,9 @@ int bench_sd(const Args& args) {
     const auto context = torch::randn({2, 77, text_config.hidden_size});
     unet_step = time_call([&] { model->forward(x, t, context); }, iters);
     unet_step.build_s = build_s;
+    if (args.has("profile")) {
+      print_profile("UNet step 512x512 CFG", [&] { model->forward(x, t, context); });
+    }
   }
   {
     const auto t0 = Clock::now();
@@ -244,9 +268,8 @@ int bench_unet2d(const Args& args) {
   const auto x = torch::randn({batch, config.in_channels, size, size});
   const auto t = torch::full({batch}, 500, torch::kLong);
   // Class-conditional UNets (the bundled model) take a label per image.
-  const at::Tensor labels = config.num_class_embeds.value_or(0) > 0
-                                ? torch::zeros({batch}, torch::kLong)
-                                : at::Tensor();
+  const at::Tensor labels =
+      config.num_class_embeds.value_or(0) > 0 ? torch::zeros({batch}, torch::kLong) : at::Tensor();
 
   const double sgemm = measure_sgemm_gflops();
   double flops = 0;
@@ -263,6 +286,9 @@ int bench_unet2d(const Args& args) {
   }
   std::sort(times.begin(), times.end());
   const double forward_s = times[times.size() / 2];
+  if (args.has("profile")) {
+    print_profile("UNet2DModel forward", [&] { unet->forward(x, t, labels); });
+  }
   // The window's per-step preview of the whole batch: clamped x0 to QImages.
   const Timing preview = time_call(
       [&] {
@@ -335,7 +361,8 @@ int bench_unet2d(const Args& args) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  const Args args(argv, {"config", "batch", "iters", "steps", "threads"}, {"full", "json"});
+  const Args args(argv, {"config", "batch", "iters", "steps", "threads", "full", "json", "profile"},
+                  {"full", "json", "profile"});
   if (args.positional().size() != 1) {
     throw Error("bench needs a model: papillon-cli bench unet2d|sd");
   }
