@@ -160,6 +160,7 @@ ZH = {
     "Select all": "全选",
     "Reload the library": "重新载入图库",
     "Clear the gallery": "清空画廊",
+    "Components: %1": "组件：%1",
 }
 
 

@@ -43,12 +43,12 @@
         <translation>更多操作</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="145" />
+        <location filename="../ui/gallery/GalleryView.qml" line="155" />
         <source>Copy seed</source>
         <translation>复制种子</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="150" />
+        <location filename="../ui/gallery/GalleryView.qml" line="160" />
         <source>Copy parameters</source>
         <translation>复制参数</translation>
     </message>
@@ -63,47 +63,47 @@
         <translation><numerusform>%n 张图像</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="130" />
+        <location filename="../ui/gallery/GalleryView.qml" line="140" />
         <source>Press Generate (Ctrl+Return) and watch every image of the batch take shape here.</source>
         <translation>按“生成”（Ctrl+Return），在这里看批次中的每张图像逐步成形。</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="131" />
+        <location filename="../ui/gallery/GalleryView.qml" line="141" />
         <source>Open a diffusers model folder to begin.</source>
         <translation>打开一个 diffusers 模型文件夹即可开始。</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="156" />
+        <location filename="../ui/gallery/GalleryView.qml" line="166" />
         <source>Select all</source>
         <translation>全选</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="161" />
+        <location filename="../ui/gallery/GalleryView.qml" line="171" />
         <source>Reload the library</source>
         <translation>重新载入图库</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="166" />
+        <location filename="../ui/gallery/GalleryView.qml" line="176" />
         <source>Clear the gallery</source>
         <translation>清空画廊</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="181" />
+        <location filename="../ui/gallery/GalleryView.qml" line="191" />
         <source>Save the selected images into a folder</source>
         <translation>将所选图像保存到文件夹</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="188" />
+        <location filename="../ui/gallery/GalleryView.qml" line="198" />
         <source>Save the grid as PNG</source>
         <translation>将网格保存为 PNG</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="188" />
+        <location filename="../ui/gallery/GalleryView.qml" line="198" />
         <source>Save the image as PNG</source>
         <translation>将图像保存为 PNG</translation>
     </message>
     <message>
-        <location filename="../ui/gallery/GalleryView.qml" line="191" />
+        <location filename="../ui/gallery/GalleryView.qml" line="201" />
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
@@ -298,32 +298,32 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/Main.qml" line="28" />
+        <location filename="../ui/Main.qml" line="57" />
         <source>Papillon — %1</source>
         <translation>Papillon — %1</translation>
     </message>
     <message>
-        <location filename="../ui/Main.qml" line="29" />
+        <location filename="../ui/Main.qml" line="58" />
         <source>Papillon</source>
         <translation>Papillon</translation>
     </message>
     <message>
-        <location filename="../ui/Main.qml" line="42" />
+        <location filename="../ui/Main.qml" line="71" />
         <source>Generate</source>
         <translation>生成</translation>
     </message>
     <message>
-        <location filename="../ui/Main.qml" line="43" />
+        <location filename="../ui/Main.qml" line="72" />
         <source>Train</source>
         <translation>训练</translation>
     </message>
     <message>
-        <location filename="../ui/Main.qml" line="46" />
+        <location filename="../ui/Main.qml" line="75" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../ui/Main.qml" line="121" />
+        <location filename="../ui/Main.qml" line="150" />
         <source>Drop a PNG to reuse its parameters, or a model folder to open it</source>
         <translation>拖入 PNG 可复用其参数，拖入模型文件夹可打开它</translation>
     </message>
@@ -356,12 +356,17 @@
         <translation>%1 · %2 × %3 · %4 M 参数</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="80" />
+        <location filename="../ui/generate/ModelBar.qml" line="76" />
+        <source>Components: %1</source>
+        <translation>组件：%1</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/ModelBar.qml" line="83" />
         <source>Could not open the model: %1</source>
         <translation>无法打开模型：%1</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="94" />
+        <location filename="../ui/generate/ModelBar.qml" line="97" />
         <source>Open a diffusers model folder</source>
         <translation>打开 diffusers 模型文件夹</translation>
     </message>
@@ -662,129 +667,129 @@
 <context>
     <name>papillon::ui::StudioController</name>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="90" />
+        <location filename="../ui/studio_controller.cpp" line="61" />
         <source>Could not keep the image in the library</source>
         <translation>无法把图像存入图库</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="98" />
+        <location filename="../ui/studio_controller.cpp" line="69" />
         <source>Finished %n step(s) at %1 it/s</source>
         <translation><numerusform>已完成 %n 步，速度 %1 步/秒</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="104" />
+        <location filename="../ui/studio_controller.cpp" line="75" />
         <source>Generation failed</source>
         <translation>生成失败</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="110" />
+        <location filename="../ui/studio_controller.cpp" line="81" />
         <source>Cancelled at step %1 of %2</source>
         <translation>已在第 %1 步（共 %2 步）取消</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="167" />
+        <location filename="../ui/studio_controller.cpp" line="138" />
         <source>Loading %1…</source>
         <translation>正在加载 %1…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="190" />
+        <location filename="../ui/studio_controller.cpp" line="161" />
         <source>Ready: %1</source>
         <translation>就绪：%1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="198" />
+        <location filename="../ui/studio_controller.cpp" line="169" />
         <source>Could not open the model</source>
         <translation>无法打开模型</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="203" />
+        <location filename="../ui/studio_controller.cpp" line="174" />
         <source>Open a model folder first.</source>
         <translation>请先打开一个模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="230" />
+        <location filename="../ui/studio_controller.cpp" line="203" />
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="237" />
+        <location filename="../ui/studio_controller.cpp" line="210" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="268" />
+        <location filename="../ui/studio_controller.cpp" line="241" />
         <source>Generating job %1</source>
         <translation>正在生成任务 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="301" />
-        <location filename="../ui/studio_controller.cpp" line="346" />
+        <location filename="../ui/studio_controller.cpp" line="274" />
+        <location filename="../ui/studio_controller.cpp" line="319" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="304" />
-        <location filename="../ui/studio_controller.cpp" line="375" />
+        <location filename="../ui/studio_controller.cpp" line="277" />
+        <location filename="../ui/studio_controller.cpp" line="349" />
         <source>Could not save the image</source>
         <translation>无法保存图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="335" />
+        <location filename="../ui/studio_controller.cpp" line="308" />
         <source>There is no finished image to put in a grid.</source>
         <translation>没有已完成的图像可以拼成网格。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="349" />
+        <location filename="../ui/studio_controller.cpp" line="322" />
         <source>Could not save the grid</source>
         <translation>无法保存网格</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="363" />
+        <location filename="../ui/studio_controller.cpp" line="337" />
         <source>Cannot create the folder %1</source>
         <translation>无法创建文件夹 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="379" />
+        <location filename="../ui/studio_controller.cpp" line="353" />
         <source>Saved %n image(s) to %1</source>
         <translation><numerusform>已将 %n 张图像保存到 %1</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="398" />
+        <location filename="../ui/studio_controller.cpp" line="372" />
         <source>Could not delete %1</source>
         <translation>无法删除 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="400" />
+        <location filename="../ui/studio_controller.cpp" line="374" />
         <source>Deleted %n image(s)</source>
         <translation><numerusform>已删除 %n 张图像</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="411" />
+        <location filename="../ui/studio_controller.cpp" line="385" />
         <source>Could not read the image</source>
         <translation>无法读取该图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="415" />
+        <location filename="../ui/studio_controller.cpp" line="389" />
         <source>%1 carries no generation parameters</source>
         <translation>%1 不含生成参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="419" />
+        <location filename="../ui/studio_controller.cpp" line="393" />
         <source>Parameters of %1 restored</source>
         <translation>已恢复 %1 的参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="471" />
+        <location filename="../ui/studio_controller.cpp" line="445" />
         <source>Seed %1 copied</source>
         <translation>已复制种子 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="476" />
+        <location filename="../ui/studio_controller.cpp" line="450" />
         <source>Parameters copied</source>
         <translation>已复制参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="542" />
+        <location filename="../ui/studio_controller.cpp" line="516" />
         <source>%1 (model default)</source>
         <translation>%1（模型默认）</translation>
     </message>
@@ -797,42 +802,42 @@
         <translation>正在训练 %1 M 参数的模型，数据：%2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/train_controller.cpp" line="73" />
+        <location filename="../ui/train_controller.cpp" line="74" />
         <source>%n file(s) skipped</source>
         <translation><numerusform>跳过了 %n 个文件</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="106" />
+        <location filename="../ui/train_controller.cpp" line="109" />
         <source>Stopped at step %1: the checkpoint is saved, Resume continues it</source>
         <translation>已在第 %1 步停止：检查点已保存，点“继续”可接着训练</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/train_controller.cpp" line="108" />
+        <location filename="../ui/train_controller.cpp" line="110" />
         <source>Done: %n step(s)</source>
         <translation><numerusform>完成：共 %n 步</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="115" />
+        <location filename="../ui/train_controller.cpp" line="117" />
         <source>Training failed</source>
         <translation>训练失败</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="151" />
+        <location filename="../ui/train_controller.cpp" line="153" />
         <source>Choose the training images first.</source>
         <translation>请先选择训练图像。</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="183" />
+        <location filename="../ui/train_controller.cpp" line="185" />
         <source>Resuming…</source>
         <translation>正在继续…</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="183" />
+        <location filename="../ui/train_controller.cpp" line="185" />
         <source>Preparing the data…</source>
         <translation>正在准备数据…</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="194" />
+        <location filename="../ui/train_controller.cpp" line="196" />
         <source>Stopping after this step…</source>
         <translation>本步结束后停止…</translation>
     </message>

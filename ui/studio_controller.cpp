@@ -16,7 +16,6 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QLocale>
-#include <QPalette>
 #include <QPointer>
 #include <QThreadPool>
 #include <QTranslator>
@@ -32,33 +31,6 @@ namespace {
 constexpr int kMaxRecentModels = 8;
 constexpr int kHistoryImages = 200;  // the newest library images shown after a start
 const char* const kRecentKey = "models/recent";
-
-QPalette dark_palette() {
-  QPalette p;
-  const QColor window(37, 37, 40), base(28, 28, 30), text(230, 230, 232), mid(60, 60, 64);
-  p.setColor(QPalette::Window, window);
-  p.setColor(QPalette::WindowText, text);
-  p.setColor(QPalette::Base, base);
-  p.setColor(QPalette::AlternateBase, window);
-  p.setColor(QPalette::ToolTipBase, mid);
-  p.setColor(QPalette::ToolTipText, text);
-  p.setColor(QPalette::PlaceholderText, QColor(140, 140, 145));
-  p.setColor(QPalette::Text, text);
-  p.setColor(QPalette::Button, QColor(48, 48, 52));
-  p.setColor(QPalette::ButtonText, text);
-  p.setColor(QPalette::BrightText, Qt::white);
-  p.setColor(QPalette::Highlight, QColor(94, 129, 244));
-  p.setColor(QPalette::HighlightedText, Qt::white);
-  p.setColor(QPalette::Light, QColor(70, 70, 75));
-  p.setColor(QPalette::Midlight, mid);
-  p.setColor(QPalette::Mid, QColor(45, 45, 48));
-  p.setColor(QPalette::Dark, QColor(20, 20, 22));
-  p.setColor(QPalette::Shadow, Qt::black);
-  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText}) {
-    p.setColor(QPalette::Disabled, role, QColor(120, 120, 125));
-  }
-  return p;
-}
 
 }  // namespace
 
@@ -220,7 +192,9 @@ int StudioController::generate() {
     job.scheduler = m_scheduler;
     job.full_preview_every = m_fullPreviewEvery;
     job.library_dir = m_libraryFolder;
+    const int firstRow = m_gallery.rowCount();
     m_gallery.addJob(job.id, batch, job.seed, job.steps);
+    if (n == 0) Q_EMIT jobQueued(job.id, firstRow);
     m_queue.append(job.id);
     m_jobSteps.insert(job.id, job.steps);
     m_worker->enqueue(job);
@@ -561,7 +535,6 @@ void StudioController::setTheme(const QString& theme) {
   if (theme == m_theme) return;
   m_theme = theme;
   QSettings().setValue(QStringLiteral("ui/theme"), m_theme);
-  apply_theme(m_theme);
   Q_EMIT settingsChanged();
 }
 
@@ -614,19 +587,6 @@ bool apply_language(const QString& language) {
   QCoreApplication::installTranslator(next);
   translator = next;
   return true;
-}
-
-void apply_theme(const QString& theme) {
-  if (theme == QLatin1String("dark")) {
-    QGuiApplication::setPalette(dark_palette());
-  } else if (theme == QLatin1String("light")) {
-    QPalette light(QColor(239, 239, 239), QColor(250, 250, 250));
-    light.setColor(QPalette::Highlight, QColor(48, 99, 222));
-    light.setColor(QPalette::HighlightedText, Qt::white);
-    QGuiApplication::setPalette(light);
-  } else {
-    QGuiApplication::setPalette(QPalette());  // the platform's
-  }
 }
 
 }  // namespace papillon::ui

@@ -136,6 +136,7 @@ class StudioController : public QObject {
   void queueChanged();
   void progressChanged();
   void statusChanged();
+  void jobQueued(int jobId, int firstRow);  // its tiles start at firstRow of the gallery
   void jobFinished(int jobId);
   void jobFailed(int jobId, const QString& message);
   void jobCancelled(int jobId);
@@ -202,7 +203,5 @@ class StudioController : public QObject {
 // Installs the translation for `language` ("" or "system": the system locale; "en": none) and
 // returns whether one was found. The window calls QQmlEngine::retranslate() after a change.
 bool apply_language(const QString& language);
-// "light", "dark" or "system" (the platform palette).
-void apply_theme(const QString& theme);
 
 }  // namespace papillon::ui

@@ -61,9 +61,6 @@ int main(int argc, char** argv) {
   if (qEnvironmentVariableIsEmpty("QT_QUICK_CONTROLS_STYLE")) {
     QQuickStyle::setStyle(QStringLiteral("Fusion"));  // follows the palette, light or dark
   }
-  papillon::ui::apply_theme(cli.isSet(QStringLiteral("theme"))
-                                ? cli.value(QStringLiteral("theme"))
-                                : settings.value(QStringLiteral("ui/theme")).toString());
 
   QQmlApplicationEngine engine;
   engine.addImportPath(QStringLiteral("qrc:/qt/qml"));
@@ -74,6 +71,7 @@ int main(int argc, char** argv) {
       {QStringLiteral("screenshotStep"), cli.value(QStringLiteral("screenshot-step")).toInt()},
       {QStringLiteral("startPage"), cli.value(QStringLiteral("page"))},
       {QStringLiteral("autoTrain"), cli.isSet(QStringLiteral("train"))},
+      {QStringLiteral("themeOverride"), cli.value(QStringLiteral("theme"))},
   });
   engine.load(QUrl(QStringLiteral("qrc:/qt/qml/Papillon/Main.qml")));
   if (engine.rootObjects().isEmpty()) return 1;

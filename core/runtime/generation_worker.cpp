@@ -9,6 +9,7 @@
 #include <deque>
 #include <mutex>
 
+#include "core/io/config.h"
 #include "core/pipelines/pipeline.h"
 #include "core/runtime/image_library.h"
 #include "core/runtime/png_io.h"
@@ -22,6 +23,23 @@ QStringList to_string_list(const std::vector<std::string>& values) {
   QStringList out;
   for (const auto& v : values)
     out << QString::fromStdString(v);
+  return out;
+}
+
+// "unet (UNet2DModel)", ... from the folder's model_index.json, for the window's model row.
+QStringList components_of(const std::string& model_dir) {
+  QStringList out;
+  try {
+    const Json index = read_json_file(model_dir + "/model_index.json");
+    for (auto it = index.begin(); it != index.end(); ++it) {
+      if (!it.value().is_array() || it.value().size() != 2 || !it.value()[1].is_string()) continue;
+      out << QStringLiteral("%1 (%2)").arg(
+          QString::fromStdString(it.key()),
+          QString::fromStdString(it.value()[1].get<std::string>()));
+    }
+  } catch (const std::exception&) {
+    // The pipeline loaded, so the index was readable; nothing to add if it changed since.
+  }
   return out;
 }
 
@@ -47,6 +65,7 @@ QVariantMap info_to_map(const PipelineInfo& info) {
       {QStringLiteral("schedulers"), schedulers},
       {QStringLiteral("classNames"), to_string_list(info.class_names)},
       {QStringLiteral("parameters"), static_cast<double>(info.parameters)},
+      {QStringLiteral("components"), components_of(info.model_dir)},
   };
 }
 

@@ -52,11 +52,16 @@ QList<LibraryImage> ImageLibrary::load_recent(int limit) const {
   QList<LibraryImage> out;
   const QDir dir(folder_);
   if (limit <= 0 || !dir.exists()) return out;
-  QFileInfoList files =
-      dir.entryInfoList({QStringLiteral("*.png"), QStringLiteral("*.PNG")},
-                        QDir::Files | QDir::Readable, QDir::Time);  // newest first
-  if (files.size() > limit) files.resize(limit);
-  std::reverse(files.begin(), files.end());
+  QFileInfoList files = dir.entryInfoList({QStringLiteral("*.png"), QStringLiteral("*.PNG")},
+                                          QDir::Files | QDir::Readable, QDir::NoSort);
+  // Oldest first; images stored in the same millisecond keep their names' order (our names start
+  // with the time they were made).
+  std::stable_sort(files.begin(), files.end(), [](const QFileInfo& a, const QFileInfo& b) {
+    const qint64 ta = a.lastModified().toMSecsSinceEpoch();
+    const qint64 tb = b.lastModified().toMSecsSinceEpoch();
+    return ta != tb ? ta < tb : a.fileName() < b.fileName();
+  });
+  if (files.size() > limit) files.erase(files.begin(), files.end() - limit);
   for (const QFileInfo& info : files) {
     LibraryImage item;
     item.path = info.absoluteFilePath();

@@ -56,6 +56,15 @@ class TestGenerationWorker : public QObject {
         QString::fromStdString(scheduler["_class_name"].get<std::string>());
     QCOMPARE(info.value("defaultScheduler").toString(), default_scheduler);
     QCOMPARE(info.value("schedulers").toStringList().value(0), default_scheduler);
+    // The components of model_index.json, with their classes.
+    const Json index = test::fixture_json("pipelines/ddpm_tiny/model_index.json");
+    const QStringList components = info.value("components").toStringList();
+    QCOMPARE(components.size(), 2);
+    QVERIFY(components.contains(
+        QString("unet (%1)").arg(QString::fromStdString(index["unet"][1].get<std::string>()))));
+    QVERIFY(components.contains(
+        QString("scheduler (%1)")
+            .arg(QString::fromStdString(index["scheduler"][1].get<std::string>()))));
   }
 
   // The worker's final image is diffusers' image (fixture run), up to the 8-bit rounding of

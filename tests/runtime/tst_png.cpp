@@ -45,7 +45,8 @@ class TestPng : public QObject {
       // root ignores directory permissions; use a path whose parent is a file instead.
       const std::string dir = test::temp_dir("png-fail");
       std::ofstream(dir + "/file") << "x";
-      QVERIFY_THROWS_EXCEPTION(Error, save_png(dir + "/file/a.png", QImage(4, 4, QImage::Format_RGB888)));
+      QVERIFY_THROWS_EXCEPTION(Error,
+                               save_png(dir + "/file/a.png", QImage(4, 4, QImage::Format_RGB888)));
     }
     const std::string dir = test::temp_dir("png-ro");
     const std::string path = dir + "/keep.png";

@@ -116,8 +116,18 @@ Pane {
             }
             ScrollBar.vertical: ScrollBar {}
 
-            // The first image is selected as soon as it exists, so its timeline shows at once.
-            onCountChanged: currentIndex = count === 0 ? -1 : Math.max(0, currentIndex)
+            // A new job's first image becomes current as soon as it exists (its timeline shows at
+            // once) and the view scrolls to it; history loading keeps the current image.
+            onCountChanged: currentIndex = count === 0 ? -1 : Math.max(0, Math.min(currentIndex, count - 1))
+            Connections {
+                target: StudioController
+                function onJobQueued(jobId, firstRow) {
+                    if (StudioController.runningJob === 0) {
+                        grid.currentIndex = firstRow
+                        grid.positionViewAtIndex(firstRow, GridView.Beginning)
+                    }
+                }
+            }
 
             Label {
                 anchors.centerIn: parent

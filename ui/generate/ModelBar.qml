@@ -71,6 +71,9 @@ ToolBar {
                         .arg((info.parameters / 1e6).toFixed(1))
                 }
                 opacity: 0.75
+                HoverHandler { id: infoHover }
+                ToolTip.visible: infoHover.hovered
+                ToolTip.text: qsTr("Components: %1").arg((StudioController.modelInfo.components || []).join(", "))
             }
         }
         Label {
