@@ -70,10 +70,7 @@ QVariantMap info_to_map(const PipelineInfo& info) {
 }
 
 QString message_of(const std::exception& e) {
-  const QString text = QString::fromUtf8(e.what());
-  // c10::Error messages carry a C++ backtrace after the first line: keep what a user can read.
-  const qsizetype cut = text.indexOf(QLatin1String("\nException raised from"));
-  return cut > 0 ? text.left(cut).trimmed() : text.trimmed();
+  return QString::fromStdString(user_message(e));
 }
 
 }  // namespace

@@ -22,9 +22,7 @@ namespace papillon {
 namespace {
 
 QString readable(const std::exception& e) {
-  const QString text = QString::fromUtf8(e.what());
-  const qsizetype cut = text.indexOf(QLatin1String("\nException raised from"));
-  return cut > 0 ? text.left(cut).trimmed() : text.trimmed();
+  return QString::fromStdString(user_message(e));
 }
 
 TrainerConfig config_of(const TrainingJob& job) {

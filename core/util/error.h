@@ -12,6 +12,16 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The part of an exception's message a user can read: LibTorch's c10::Error carries a C++
+// backtrace after its first lines ("Exception raised from ..."), which is cut off.
+inline std::string user_message(const std::exception& e) {
+  std::string text = e.what();
+  const size_t cut = text.find("\nException raised from");
+  if (cut != std::string::npos) text.resize(cut);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 // Thrown when a running job was cancelled through its CancelToken.
 class Cancelled : public Error {
  public:
