@@ -4,7 +4,6 @@
 #include <malloc.h>
 #include <torch/torch.h>
 
-#include <QSignalSpy>
 #include <QtTest>
 #include <filesystem>
 #include <random>
@@ -19,9 +18,27 @@ namespace {
 
 constexpr int kTimeoutMs = 60000;
 
+// Records a worker signal on the test's thread. QSignalSpy appends from the emitting thread (a
+// direct connection), which races with the test thread reading it (ThreadSanitizer reports it);
+// a slot whose context object lives on the test's thread is called through the event queue.
+template <typename... Args>
+class Recorder : public QObject {
+ public:
+  template <typename Signal>
+  Recorder(GenerationWorker* worker, Signal signal) {
+    connect(worker, signal, this,
+            [this](Args... args) { calls.push_back({QVariant::fromValue(args)...}); });
+  }
+  QList<QList<QVariant>> calls;
+  int count() const { return static_cast<int>(calls.size()); }
+  bool isEmpty() const { return calls.isEmpty(); }
+  const QList<QVariant>& at(int i) const { return calls.at(i); }
+  const QList<QVariant>& last() const { return calls.last(); }
+};
+
 bool load(GenerationWorker& worker, const QString& dir, QString* error = nullptr) {
-  QSignalSpy loaded(&worker, &GenerationWorker::modelLoaded);
-  QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
+  Recorder<QVariantMap> loaded(&worker, &GenerationWorker::modelLoaded);
+  Recorder<QString> failed(&worker, &GenerationWorker::modelFailed);
   worker.loadModel(dir);
   if (!QTest::qWaitFor([&] { return !loaded.isEmpty() || !failed.isEmpty(); }, kTimeoutMs))
     return false;
@@ -57,9 +74,9 @@ class TestWorkerFaults : public QObject {
     std::mt19937 rng(20261127);  // seeded: a failure can be replayed
     std::uniform_int_distribution<int> pick(1, 12);
     int target = 0;
-    QSignalSpy cancelled(&worker, &GenerationWorker::jobCancelled);
-    QSignalSpy finished(&worker, &GenerationWorker::jobFinished);
-    QSignalSpy failed(&worker, &GenerationWorker::jobFailed);
+    Recorder<int> cancelled(&worker, &GenerationWorker::jobCancelled);
+    Recorder<int> finished(&worker, &GenerationWorker::jobFinished);
+    Recorder<int, QString> failed(&worker, &GenerationWorker::jobFailed);
     QObject::connect(&worker, &GenerationWorker::progress, this, [&](int, int step, int, double) {
       if (step == target) worker.cancelRunning();
     });
@@ -95,7 +112,7 @@ class TestWorkerFaults : public QObject {
     GenerationJob job;
     job.id = 1000;
     job.steps = 3;
-    QSignalSpy images(&worker, &GenerationWorker::imageFinished);
+    Recorder<int, int, QImage, QString> images(&worker, &GenerationWorker::imageFinished);
     worker.enqueue(job);
     QVERIFY(QTest::qWaitFor([&] { return !finished.isEmpty(); }, kTimeoutMs));
     QCOMPARE(finished.at(0).at(0).toInt(), 1000);
@@ -152,8 +169,8 @@ class TestWorkerFaults : public QObject {
     const fs::path dir = writable_copy("pipelines/ddpm_tiny", "deleted_after_load");
     QVERIFY(load(worker, QString::fromStdString(dir.string())));
     fs::remove_all(dir);
-    QSignalSpy finished(&worker, &GenerationWorker::jobFinished);
-    QSignalSpy images(&worker, &GenerationWorker::imageFinished);
+    Recorder<int> finished(&worker, &GenerationWorker::jobFinished);
+    Recorder<int, int, QImage, QString> images(&worker, &GenerationWorker::imageFinished);
     GenerationJob job;
     job.id = 1;
     job.steps = 2;
