@@ -3,9 +3,30 @@
 add_library(papillon_compile_options INTERFACE)
 target_compile_options(papillon_compile_options INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wno-unused-parameter>)
-if(PAPILLON_SANITIZE)
-  target_compile_options(papillon_compile_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
-  target_link_options(papillon_compile_options INTERFACE -fsanitize=address,undefined)
+
+# Sanitizers apply to every target of the build (core, runtime, ui, app, tests; the precompiled
+# header too, which must see the same flags), so they are set directory-wide here, before any
+# target is created. LibTorch, Qt and OpenBLAS themselves stay uninstrumented.
+if(PAPILLON_SANITIZE AND PAPILLON_TSAN)
+  message(FATAL_ERROR "PAPILLON_SANITIZE (ASan+UBSan) and PAPILLON_TSAN cannot be combined")
+endif()
+if(PAPILLON_SANITIZE OR PAPILLON_FUZZ)
+  # Undefined behaviour stops the program (a failing test), it is not just printed.
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+endif()
+if(PAPILLON_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+if(PAPILLON_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PAPILLON_FUZZ needs clang (libFuzzer): "
+                        "cmake -DCMAKE_CXX_COMPILER=clang++ -DPAPILLON_FUZZ=ON (see scripts/fuzz)")
+  endif()
+  # Coverage instrumentation for every library the harnesses reach; fuzz_<name> adds the driver.
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # papillon_torch_target(<target>): a target whose sources include LibTorch.

@@ -61,7 +61,8 @@ Json read_json_file(const std::string& path) {
   buffer << in.rdbuf();
   try {
     return Json::parse(quote_non_finite_literals(buffer.str()));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double ("1e999").
     throw Error(path + ": not valid JSON (" + e.what() + ")");
   }
 }

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/tokenizers/unicode_utils.h"
+
 namespace papillon {
 namespace {
 
@@ -82,7 +84,10 @@ std::string GenerationParameters::to_a1111() const {
   if (!prompt.empty()) out << prompt << "\n";
   if (!negative_prompt.empty()) out << "Negative prompt: " << negative_prompt << "\n";
   out << "Steps: " << steps;
-  const bool karras = extra.is_object() && extra.value("use_karras_sigmas", false);
+  // `extra` may come from a file: a non-boolean use_karras_sigmas means "not set", not an
+  // exception.
+  const auto karras_it = extra.is_object() ? extra.find("use_karras_sigmas") : extra.end();
+  const bool karras = karras_it != extra.end() && karras_it->is_boolean() && karras_it->get<bool>();
   out << ", Sampler: " << a1111_sampler_name(scheduler, karras);
   if (guidance_scale) out << ", CFG scale: " << format_number(*guidance_scale);
   out << ", Seed: " << seed;
@@ -134,6 +139,8 @@ GenerationParameters GenerationParameters::from_json(const Json& json) {
 }
 
 GenerationParameters GenerationParameters::from_a1111(const std::string& text) {
+  // Every string ends up in JSON (the "papillon" chunk, the gallery): refuse what JSON cannot hold.
+  unicode::check_utf8(text, "image parameters");
   GenerationParameters p;
   std::vector<std::string> lines;
   std::istringstream in(text);

@@ -182,6 +182,11 @@ UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request
     }
   }
   out.final_sample = sample.to(torch::kCPU, torch::kFloat);
+  if (!torch::isfinite(out.final_sample).all().item<bool>()) {
+    throw Error(
+        "the UNet produced NaN or infinite values (a numerical overflow, e.g. in fp16); "
+        "try --dtype fp32 or another scheduler");
+  }
   out.images = (out.final_sample / 2 + 0.5).clamp(0, 1);
   return out;
 }

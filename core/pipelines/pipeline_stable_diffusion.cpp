@@ -10,6 +10,7 @@
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
+#include "core/pipelines/memory_estimate.h"
 #include "core/pipelines/prompt_weighting.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
@@ -299,6 +300,15 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
 
   const bool lcm = unet->config().time_cond_proj_dim.has_value();
   const bool guidance = request.guidance_scale > 1.0 && !lcm;
+  // Refuse what cannot fit before allocating anything (a typo like 51200x512 would otherwise
+  // end in an out-of-memory kill, hours of swapping or a std::bad_alloc deep inside LibTorch).
+  check_memory_fits(estimate_stable_diffusion_bytes(
+                        unet->config(), m.vae->config(), width, height, images, guidance,
+                        static_cast<int64_t>(c10::elementSize(target.dtype))),
+                    available_memory_bytes(),
+                    std::to_string(images) + " image(s) of " + std::to_string(width) + "x" +
+                        std::to_string(height),
+                    "choose a smaller size or fewer images");
   if (control.cancel.cancelled()) throw Cancelled();
   StableDiffusionOutput out;
   auto [prompt_embeds, negative_embeds] = encode_prompt(request, guidance);
@@ -381,8 +391,21 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
   if (control.cancel.cancelled()) throw Cancelled();
 
   out.latents = latents.to(torch::kCPU, torch::kFloat);
+  if (!torch::isfinite(out.latents).all().item<bool>()) {
+    throw Error(
+        "the UNet produced NaN or infinite latents (a numerical overflow, e.g. in fp16); "
+        "try --dtype fp32, another scheduler or a lower guidance scale");
+  }
   const at::Tensor decoded = m.vae->decode(latents / m.vae->config().scaling_factor);
   out.decoded = decoded.to(torch::kCPU, torch::kFloat);
+  if (!torch::isfinite(out.decoded).all().item<bool>()) {
+    // The latents were finite: the VAE decoder overflowed (SD's VAE is known to in fp16; diffusers
+    // upcasts it when its config says force_upcast).
+    throw Error(
+        std::string("the VAE decoder produced NaN or infinite values (a numerical overflow") +
+        (target.dtype == torch::kFloat ? "" : " in " + dtype_name(target.dtype)) +
+        "); upcast the VAE: run it in fp32 (--dtype fp32) or use a VAE fixed for fp16");
+  }
   out.images = (out.decoded / 2 + 0.5).clamp(0, 1);
   return out;
 }

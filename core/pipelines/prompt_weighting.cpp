@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 
@@ -158,6 +159,14 @@ std::vector<PromptSegment> parse_prompt_attention(const std::string& text) {
   for (size_t p : square_brackets)
     multiply_range(p, square_multiplier);
   if (res.empty()) res.push_back({"", 1.0});
+  // "(x:999...9)" with 400 digits, or nested weights whose product overflows, would make the
+  // weighted embedding rows infinite and the image NaN: refuse them instead.
+  for (const auto& segment : res) {
+    if (!std::isfinite(segment.weight)) {
+      throw Error("prompt: the weight of \"" + segment.text.substr(0, 40) +
+                  "\" is too large (not a finite number)");
+    }
+  }
 
   size_t i = 0;
   while (i + 1 < res.size()) {

@@ -2,9 +2,12 @@
 
 #include <torch/torch.h>
 
+#include <QBuffer>
 #include <QImageReader>
 #include <QImageWriter>
 #include <QSaveFile>
+#include <cerrno>
+#include <cstring>
 
 #include "core/util/error.h"
 
@@ -57,14 +60,28 @@ void save_png(const std::string& path, const QImage& image,
   for (const auto& [key, value] : text) {
     tagged.setText(QString::fromStdString(key), QString::fromStdString(value));
   }
+  // Encode in memory first: the PNG writer reports a failed write only as "Unknown error", the
+  // file's own write says why (no space left on device, file too large, ...).
+  QByteArray bytes;
+  {
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    QImageWriter writer(&buffer, "png");
+    if (!writer.write(tagged)) {
+      throw Error(path + ": cannot encode PNG: " + writer.errorString().toStdString());
+    }
+  }
   QSaveFile file(QString::fromStdString(path));
   if (!file.open(QIODevice::WriteOnly)) {
     throw Error(path + ": cannot write: " + file.errorString().toStdString());
   }
-  QImageWriter writer(&file, "png");
-  if (!writer.write(tagged)) {
+  errno = 0;
+  if (file.write(bytes) != bytes.size() || !file.flush()) {
+    // QFileDevice keeps errno's text only for some errors ("Unknown error" for EFBIG / ENOSPC).
+    const int saved = errno;
+    const std::string reason = saved != 0 ? std::strerror(saved) : file.errorString().toStdString();
     file.cancelWriting();
-    throw Error(path + ": cannot write PNG: " + writer.errorString().toStdString());
+    throw Error(path + ": cannot write PNG: " + reason);
   }
   if (!file.commit()) {
     throw Error(path + ": cannot save: " + file.errorString().toStdString());

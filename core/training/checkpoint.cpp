@@ -48,6 +48,13 @@ void write_folder_atomically(const std::string& dir_text,
   try {
     fill(tmp.string());
     fsync_tree(tmp);
+  } catch (const Cancelled&) {
+    fs::remove_all(tmp, ec);
+    throw;
+  } catch (const Error& e) {
+    // Name the folder the user asked for first (the temporary path alone reads like a bug).
+    fs::remove_all(tmp, ec);
+    throw Error(dir.string() + ": not saved, the previous copy is kept: " + e.what());
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;

@@ -6,6 +6,7 @@
 
 #include <QtTest/QtTest>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -240,6 +241,40 @@ class TestSafetensors : public QObject {
     } catch (const Error& e) {
       QVERIFY(std::string(e.what()).find("'nope'") != std::string::npos);
     }
+  }
+
+  // Files that claim gigabytes (a header length of 3 GB, tensors of 4 GB and 2^62 elements) in a
+  // few hundred bytes are refused, and refused before allocating: the address space is capped at
+  // what the process uses now + 256 MB while they are opened, so an attempt to allocate the
+  // claimed size would fail with std::bad_alloc (not an Error) and fail this test.
+  void claims_of_gigabytes_are_refused_before_allocating() {
+    const std::string data(16, '\0');
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+        {make_file("{}", data, 3'000'000'000ull), {"header claims 3000000000 bytes"}},
+        {make_file(R"({"w":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}})",
+                   data),
+         {"'w'"}},
+        {make_file(R"({"w":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,16]}})", data),
+         {"'w'"}},
+        {make_file(R"({"w":{"dtype":"F64","shape":[2147483648,2147483648],"data_offsets":[0,16]}})",
+                   data),
+         {"'w'"}},
+    };
+    rlimit saved{};
+    ::getrlimit(RLIMIT_AS, &saved);
+    std::ifstream statm("/proc/self/statm");
+    uint64_t pages = 0;
+    statm >> pages;
+    rlimit capped = saved;
+    capped.rlim_cur = pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) + (256ull << 20);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)capped;  // sanitizers reserve terabytes of shadow memory: no cap, the errors still count
+#else
+    ::setrlimit(RLIMIT_AS, &capped);
+#endif
+    for (const auto& [file, needles] : cases)
+      expect_error(file, needles, needles.front());
+    ::setrlimit(RLIMIT_AS, &saved);
   }
 
   void save_is_atomic() {

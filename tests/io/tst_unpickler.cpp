@@ -291,9 +291,10 @@ class TestUnpickler : public QObject {
       s.op(Bytes("\x8c") + static_cast<char>(name.size()) + name).op("\x93(X\x02\0\0\0lsR."s);
       expect_error(archive(s.b, {}), {"refusing global '" + qualified + "'"}, "STACK_GLOBAL");
       // Inside an otherwise valid state dict, after a good tensor.
-      const Bytes pkl = state_dict([&](Pickle& q) {
+      // (C++17 lambdas cannot capture structured bindings; clang refuses, hence the copies.)
+      const Bytes pkl = state_dict([&, m = module, n = name](Pickle& q) {
         q.tensor("ok", "0", 2, 0, {2}, {1});
-        q.str("evil").global(module, name).str("echo pwned").op("\x85R");
+        q.str("evil").global(m, n).str("echo pwned").op("\x85R");
       });
       expect_error(archive(pkl, {{"0", storage}}), {qualified}, "global inside a state dict");
     }
