@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <QBuffer>
+#include <QDir>
+#include <QFileInfo>
 #include <QImageReader>
 #include <QImageWriter>
 #include <QSaveFile>
@@ -71,6 +73,10 @@ void save_png(const std::string& path, const QImage& image,
       throw Error(path + ": cannot encode PNG: " + writer.errorString().toStdString());
     }
   }
+  // A missing output folder is made (papillon-cli generate --out runs/today/grid.png); a folder
+  // that cannot be made shows in the open error below.
+  const QFileInfo target(QString::fromStdString(path));
+  if (!target.dir().exists()) QDir().mkpath(target.dir().absolutePath());
   QSaveFile file(QString::fromStdString(path));
   if (!file.open(QIODevice::WriteOnly)) {
     throw Error(path + ": cannot write: " + file.errorString().toStdString());

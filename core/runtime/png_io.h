@@ -19,7 +19,8 @@ at::Tensor qimage_to_tensor(const QImage& image, bool grayscale = false);
 QImage scale_nearest(const QImage& image, int factor);
 
 // Writes a PNG with tEXt/iTXt chunks atomically (QSaveFile: temp file + rename), so a crash or a
-// full disk leaves the previous file intact. Throws papillon::Error with the reason on failure.
+// full disk leaves the previous file intact. Missing parent folders are created. Throws
+// papillon::Error with the reason on failure.
 void save_png(const std::string& path, const QImage& image,
               const std::map<std::string, std::string>& text = {});
 

@@ -40,6 +40,14 @@ class TestPng : public QObject {
     QVERIFY(!std::filesystem::exists(path + ".tmp"));
   }
 
+  void missing_folders_are_created() {
+    const std::string dir = test::temp_dir("png-mkdir");
+    const std::string path = dir + "/runs/today/grid.png";
+    save_png(path, tensor_to_qimage(torch::zeros({3, 4, 4})), {{"parameters", "x"}});
+    QVERIFY(std::filesystem::is_regular_file(path));
+    QCOMPARE(read_png_text(path).at("parameters"), std::string("x"));
+  }
+
   void failed_save_keeps_the_old_file() {
     if (::geteuid() == 0) {
       // root ignores directory permissions; use a path whose parent is a file instead.
