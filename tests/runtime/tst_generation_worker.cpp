@@ -2,7 +2,6 @@
 // queue removal and readable errors, with the tiny DDPM fixture pipeline.
 #include <torch/torch.h>
 
-#include <QSignalSpy>
 #include <QtTest>
 #include <filesystem>
 
@@ -10,6 +9,7 @@
 #include "core/runtime/generation_worker.h"
 #include "core/runtime/png_io.h"
 #include "tests/common/fixtures.h"
+#include "tests/common/signal_recorder.h"
 
 using namespace papillon;
 
@@ -22,8 +22,8 @@ QString ddpm_dir() {
 }
 
 void load(GenerationWorker& worker) {
-  QSignalSpy loaded(&worker, &GenerationWorker::modelLoaded);
-  QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
+  test::SignalRecorder loaded(&worker, &GenerationWorker::modelLoaded);
+  test::SignalRecorder failed(&worker, &GenerationWorker::modelFailed);
   worker.loadModel(ddpm_dir());
   QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(),
                            kTimeoutMs);  // the signal may come before a wait() starts
@@ -40,7 +40,7 @@ class TestGenerationWorker : public QObject {
 
   void model_info_follows_the_folder() {
     GenerationWorker worker;
-    QSignalSpy loaded(&worker, &GenerationWorker::modelLoaded);
+    test::SignalRecorder loaded(&worker, &GenerationWorker::modelLoaded);
     worker.loadModel(ddpm_dir());
     QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(),
                              kTimeoutMs);  // the signal may come before a wait() starts
@@ -80,8 +80,8 @@ class TestGenerationWorker : public QObject {
     job.steps = 50;
     job.seed = 1;
     job.per_image_seeds = false;  // one generator for the batch, as the fixture
-    QSignalSpy finished(&worker, &GenerationWorker::imageFinished);
-    QSignalSpy done(&worker, &GenerationWorker::jobFinished);
+    test::SignalRecorder finished(&worker, &GenerationWorker::imageFinished);
+    test::SignalRecorder done(&worker, &GenerationWorker::jobFinished);
     worker.enqueue(job);
     QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(),
                              kTimeoutMs);  // the signal may come before a wait() starts
@@ -100,11 +100,11 @@ class TestGenerationWorker : public QObject {
     job.batch_size = 2;
     job.seed = 40;
     job.scheduler = "DDIMScheduler";
-    QSignalSpy started(&worker, &GenerationWorker::jobStarted);
-    QSignalSpy progress(&worker, &GenerationWorker::progress);
-    QSignalSpy previews(&worker, &GenerationWorker::preview);
-    QSignalSpy finished(&worker, &GenerationWorker::imageFinished);
-    QSignalSpy done(&worker, &GenerationWorker::jobFinished);
+    test::SignalRecorder started(&worker, &GenerationWorker::jobStarted);
+    test::SignalRecorder progress(&worker, &GenerationWorker::progress);
+    test::SignalRecorder previews(&worker, &GenerationWorker::preview);
+    test::SignalRecorder finished(&worker, &GenerationWorker::imageFinished);
+    test::SignalRecorder done(&worker, &GenerationWorker::jobFinished);
     worker.enqueue(job);
     QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(),
                              kTimeoutMs);  // the signal may come before a wait() starts
@@ -143,8 +143,8 @@ class TestGenerationWorker : public QObject {
     job.id = 1;
     job.steps = 400;
     job.batch_size = 2;
-    QSignalSpy cancelled(&worker, &GenerationWorker::jobCancelled);
-    QSignalSpy done(&worker, &GenerationWorker::jobFinished);
+    test::SignalRecorder cancelled(&worker, &GenerationWorker::jobCancelled);
+    test::SignalRecorder done(&worker, &GenerationWorker::jobFinished);
     int step_at_cancel = -1;
     int last_step = 0;
     connect(&worker, &GenerationWorker::progress, this, [&](int, int step, int, double) {
@@ -178,8 +178,8 @@ class TestGenerationWorker : public QObject {
     a.steps = 400;
     GenerationJob b = a;
     b.id = 2;
-    QSignalSpy started(&worker, &GenerationWorker::jobStarted);
-    QSignalSpy cancelled(&worker, &GenerationWorker::jobCancelled);
+    test::SignalRecorder started(&worker, &GenerationWorker::jobStarted);
+    test::SignalRecorder cancelled(&worker, &GenerationWorker::jobCancelled);
     worker.enqueue(a);
     worker.enqueue(b);
     QTRY_VERIFY_WITH_TIMEOUT(!started.isEmpty(),
@@ -203,7 +203,7 @@ class TestGenerationWorker : public QObject {
     fs::permissions(weights, fs::perms::owner_write, fs::perm_options::add);
     fs::resize_file(weights, 1000);
     GenerationWorker worker;
-    QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
+    test::SignalRecorder failed(&worker, &GenerationWorker::modelFailed);
     worker.loadModel(QString::fromStdString(dir.string()));
     QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(),
                              kTimeoutMs);  // the signal may come before a wait() starts
@@ -212,7 +212,7 @@ class TestGenerationWorker : public QObject {
     QVERIFY2(!message.contains("Exception raised from"), qPrintable(message));
 
     // Without a model a job fails with a message instead of crashing.
-    QSignalSpy job_failed(&worker, &GenerationWorker::jobFailed);
+    test::SignalRecorder job_failed(&worker, &GenerationWorker::jobFailed);
     GenerationJob job;
     job.id = 3;
     worker.enqueue(job);
@@ -223,7 +223,7 @@ class TestGenerationWorker : public QObject {
 
   void a_missing_folder_is_named_in_the_error() {
     GenerationWorker worker;
-    QSignalSpy failed(&worker, &GenerationWorker::modelFailed);
+    test::SignalRecorder failed(&worker, &GenerationWorker::modelFailed);
     worker.loadModel("/nonexistent/papillon-model");
     QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(),
                              kTimeoutMs);  // the signal may come before a wait() starts

@@ -3,7 +3,6 @@
 // settings fail with a readable message.
 #include <torch/torch.h>
 
-#include <QSignalSpy>
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include "core/runtime/training_worker.h"
 #include "core/training/trainer.h"
 #include "tests/common/fixtures.h"
+#include "tests/common/signal_recorder.h"
 
 using namespace papillon;
 
@@ -51,7 +51,8 @@ TrainingJob tiny_job(const std::string& data, const std::string& out, qint64 ste
   return job;
 }
 
-QList<double> losses_of(const QSignalSpy& steps) {
+template <typename Recorder>
+QList<double> losses_of(const Recorder& steps) {
   QList<double> out;
   for (const auto& args : steps)
     out.append(args.at(2).toDouble());
@@ -70,12 +71,12 @@ class TestTrainingWorker : public QObject {
     const std::string data = make_image_folder("train_worker_data");
     const std::string out = test::temp_dir("train_worker_out");
     TrainingWorker worker;
-    QSignalSpy started(&worker, &TrainingWorker::started);
-    QSignalSpy steps(&worker, &TrainingWorker::stepDone);
-    QSignalSpy samples(&worker, &TrainingWorker::sampleReady);
-    QSignalSpy checkpoints(&worker, &TrainingWorker::checkpointSaved);
-    QSignalSpy finished(&worker, &TrainingWorker::finished);
-    QSignalSpy failed(&worker, &TrainingWorker::failed);
+    test::SignalRecorder started(&worker, &TrainingWorker::started);
+    test::SignalRecorder steps(&worker, &TrainingWorker::stepDone);
+    test::SignalRecorder samples(&worker, &TrainingWorker::sampleReady);
+    test::SignalRecorder checkpoints(&worker, &TrainingWorker::checkpointSaved);
+    test::SignalRecorder finished(&worker, &TrainingWorker::finished);
+    test::SignalRecorder failed(&worker, &TrainingWorker::failed);
     worker.start(tiny_job(data, out, 7));
     QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kTimeoutMs);
     QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
@@ -129,9 +130,9 @@ class TestTrainingWorker : public QObject {
     QList<double> first_losses;
     {
       TrainingWorker worker;
-      QSignalSpy steps(&worker, &TrainingWorker::stepDone);
-      QSignalSpy finished(&worker, &TrainingWorker::finished);
-      QSignalSpy failed(&worker, &TrainingWorker::failed);
+      test::SignalRecorder steps(&worker, &TrainingWorker::stepDone);
+      test::SignalRecorder finished(&worker, &TrainingWorker::finished);
+      test::SignalRecorder failed(&worker, &TrainingWorker::failed);
       connect(
           &worker, &TrainingWorker::stepDone, &worker,
           [&worker](qint64 step) {
@@ -150,15 +151,15 @@ class TestTrainingWorker : public QObject {
     {
       // Starting over into the same folder without resume is refused, and names the way out.
       TrainingWorker worker;
-      QSignalSpy failed(&worker, &TrainingWorker::failed);
+      test::SignalRecorder failed(&worker, &TrainingWorker::failed);
       worker.start(tiny_job(data, out, 1000));
       QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), kTimeoutMs);
       QVERIFY(failed.at(0).at(0).toString().contains("resume"));
     }
     TrainingWorker worker;
-    QSignalSpy started(&worker, &TrainingWorker::started);
-    QSignalSpy steps(&worker, &TrainingWorker::stepDone);
-    QSignalSpy finished(&worker, &TrainingWorker::finished);
+    test::SignalRecorder started(&worker, &TrainingWorker::started);
+    test::SignalRecorder steps(&worker, &TrainingWorker::stepDone);
+    test::SignalRecorder finished(&worker, &TrainingWorker::finished);
     connect(
         &worker, &TrainingWorker::stepDone, &worker,
         [&worker, stopped_at](qint64 step) {
@@ -175,8 +176,8 @@ class TestTrainingWorker : public QObject {
     // The stopped-and-resumed run has the losses of one uninterrupted run.
     const std::string out2 = test::temp_dir("train_worker_stop_straight");
     TrainingWorker straight;
-    QSignalSpy straight_steps(&straight, &TrainingWorker::stepDone);
-    QSignalSpy straight_done(&straight, &TrainingWorker::finished);
+    test::SignalRecorder straight_steps(&straight, &TrainingWorker::stepDone);
+    test::SignalRecorder straight_done(&straight, &TrainingWorker::finished);
     const qint64 total = stopped_at + 3;
     connect(
         &straight, &TrainingWorker::stepDone, &straight,
@@ -196,7 +197,7 @@ class TestTrainingWorker : public QObject {
   void bad_settings_fail_with_a_message() {
     const std::string out = test::temp_dir("train_worker_bad");
     TrainingWorker worker;
-    QSignalSpy failed(&worker, &TrainingWorker::failed);
+    test::SignalRecorder failed(&worker, &TrainingWorker::failed);
     worker.start(tiny_job(out + "/no-such-folder", out + "/run", 10));
     QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), kTimeoutMs);
     QVERIFY(failed.at(0).at(0).toString().contains("no-such-folder"));
