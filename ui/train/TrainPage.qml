@@ -216,6 +216,7 @@ SplitView {
             }
             Item { Layout.fillWidth: true }
             Button {
+                objectName: "trainOpenButton"
                 text: qsTr("Open this model")
                 enabled: page.idle && TrainController.checkpointDir !== ""
                 onClicked: page.openModelRequested(TrainController.checkpointDir)
