@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
       if (bytes != e.end - e.begin) fail("safetensors", e.name + ": tensor size != span");
       if (t.numel() > 0) {
-        // Touch the first and the last byte: both must be readable memory of the mapping.
+        // Touch the first and the last byte: both must be readable memory of the tensor.
         const auto* p = static_cast<const volatile uint8_t*>(t.data_ptr());
         (void)p[0];
         (void)p[bytes - 1];

@@ -46,9 +46,13 @@ WeightsSummary summarize_weights(const fs::path& path) {
       ++s.tensors;
     }
   } else {
-    for (const auto& [name, t] : load_torch_bin(path.string())) {
-      s.parameters += t.numel();
-      s.dtypes[std::string(c10::toString(t.scalar_type()))] += t.numel();
+    // Names, shapes and dtypes only: no tensor data is read.
+    for (const LazyTensor& t : open_torch_bin(path.string())) {
+      int64_t n = 1;
+      for (auto d : t.shape)
+        n *= d;
+      s.parameters += n;
+      s.dtypes[std::string(c10::toString(t.dtype))] += n;
       ++s.tensors;
     }
   }

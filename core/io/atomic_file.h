@@ -5,9 +5,9 @@
 
 namespace papillon {
 
-// Calls write(fd-backed stream path) on a temporary file beside `path`, fsyncs it and renames it over
-// `path`. `write` receives the temporary path and must create it. Throws Error (and removes the
-// temporary file) if anything fails.
+// Calls write(fd-backed stream path) on a temporary file beside `path`, fsyncs it and renames it
+// over `path`. `write` receives the temporary path and must create it. Throws Error (and removes
+// the temporary file) if anything fails.
 void write_file_atomically(const std::string& path,
                            const std::function<void(const std::string& tmp_path)>& write);
 

@@ -1,6 +1,7 @@
 #pragma once
-// JSON config files with diffusers semantics: missing keys take the class's __init__ defaults, unknown
-// keys are ignored, null means "not set", and a value of the wrong type is an error naming the key.
+// JSON config files with diffusers semantics: missing keys take the class's __init__ defaults,
+// unknown keys are ignored, null means "not set", and a value of the wrong type is an error naming
+// the key.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -15,8 +16,8 @@ using Json = nlohmann::json;
 // Reads and parses a JSON file; errors name the file (and the parse position).
 Json read_json_file(const std::string& path);
 
-// Parses a command-line style value ("true", "0.5", "12", "leading", "[1,2]") into JSON: JSON syntax
-// first, a bare string otherwise. Used for --scheduler-opt key=value overrides.
+// Parses a command-line style value ("true", "0.5", "12", "leading", "[1,2]") into JSON: JSON
+// syntax first, a bare string otherwise. Used for --scheduler-opt key=value overrides.
 Json parse_json_value(const std::string& text);
 
 // Typed access to one config object. `source` names it in errors, e.g. "unet/config.json".

@@ -1,8 +1,6 @@
 #include "core/io/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
@@ -15,6 +13,7 @@
 
 #include "core/io/atomic_file.h"
 #include "core/io/config.h"
+#include "core/io/read_file.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -53,46 +52,52 @@ const DtypeInfo* find_dtype(at::ScalarType type) {
 
 }  // namespace
 
-struct SafetensorsFile::Mapping {
-  void* base = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (base != nullptr && base != MAP_FAILED) ::munmap(base, size);
+LazyTensorList make_lazy(const TensorList& tensors) {
+  LazyTensorList out;
+  out.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) {
+    LazyTensor lazy;
+    lazy.name = name;
+    if (tensor.defined()) {
+      lazy.shape = tensor.sizes().vec();
+      lazy.dtype = tensor.scalar_type();
+    }
+    lazy.read_into = [tensor, name](const at::Tensor& dst) {
+      if (!tensor.defined()) throw Error("tensor '" + name + "' is undefined");
+      dst.copy_(tensor);
+    };
+    out.push_back(std::move(lazy));
   }
-};
+  return out;
+}
+
+TensorList materialize(const LazyTensorList& tensors) {
+  TensorList out;
+  out.reserve(tensors.size());
+  for (const LazyTensor& lazy : tensors) {
+    at::Tensor t = at::empty(lazy.shape, at::TensorOptions().dtype(lazy.dtype));
+    lazy.read_into(t);
+    out.emplace_back(lazy.name, std::move(t));
+  }
+  return out;
+}
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile file;
   file.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": not a regular file");
-  }
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  auto reader = std::make_shared<const detail::ReadOnlyFile>(path);
+  file.file_ = reader;
+  const uint64_t file_size = reader->size();
   if (file_size < 8) {
-    ::close(fd);
     throw Error(path + ": not a safetensors file (" + std::to_string(file_size) +
                 " bytes, too short for the header length)");
   }
-  auto map = std::make_shared<Mapping>();
-  map->size = static_cast<size_t>(file_size);
-  // Copy-on-write: tensors returned by get() view this memory, and writing to them must neither
-  // crash (PROT_READ alone would SIGSEGV) nor change the file.
-  map->base = ::mmap(nullptr, map->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map->base == MAP_FAILED) {
-    map->base = nullptr;
-    throw Error(path + ": cannot map file: " + std::strerror(errno));
-  }
-  file.map_ = map;
-  const auto* bytes = static_cast<const unsigned char*>(map->base);
+  unsigned char length_bytes[8];
+  reader->read(0, length_bytes, 8);
 
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i)
-    header_len = (header_len << 8) | bytes[i];
+    header_len = (header_len << 8) | length_bytes[i];
   if (header_len > kMaxHeaderBytes) {
     throw Error(path + ": header claims " + std::to_string(header_len) +
                 " bytes (limit 100 MB): not a safetensors file or corrupted");
@@ -103,14 +108,14 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   }
   file.data_offset_ = 8 + header_len;
   const uint64_t data_size = file_size - file.data_offset_;
+  const std::vector<uint8_t> header_bytes = reader->read_bytes(8, header_len);
 
   // Parse, rejecting duplicate top-level keys (plain parsing would silently keep the last one).
   std::set<std::string> seen;
   std::string duplicate;
   Json header;
   try {
-    header = Json::parse(reinterpret_cast<const char*>(bytes + 8),
-                         reinterpret_cast<const char*>(bytes + 8 + header_len),
+    header = Json::parse(header_bytes.begin(), header_bytes.end(),
                          [&](int depth, Json::parse_event_t event, Json& parsed) {
                            if (depth == 1 && event == Json::parse_event_t::key) {
                              const auto key = parsed.get<std::string>();
@@ -215,24 +220,16 @@ const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
 
 at::Tensor SafetensorsFile::get(const std::string& name) const {
   const SafetensorsEntry& e = entry(name);
-  const DtypeInfo* info = find_dtype(e.dtype);
-  const auto options = at::TensorOptions().dtype(info->type).device(at::kCPU);
-  if (e.begin == e.end) return at::empty(e.shape, options);
-  auto* ptr = static_cast<char*>(map_->base) + data_offset_ + e.begin;
-  if (info->type == at::kBool) {
-    // A byte other than 0/1 is not a valid bool for LibTorch: normalise like Python's bool().
-    at::Tensor bytes = at::empty(e.shape, options.dtype(at::kByte));
-    std::memcpy(bytes.data_ptr(), ptr, e.end - e.begin);
-    return bytes.ne(0);
-  }
-  if (reinterpret_cast<uintptr_t>(ptr) % info->size != 0) {
-    at::Tensor t = at::empty(e.shape, options);
-    std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
-    return t;
-  }
-  auto keep = map_;
-  return at::from_blob(
-      ptr, e.shape, [keep](void*) mutable { keep.reset(); }, options);
+  at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(find_dtype(e.dtype)->type));
+  read_into(name, t);
+  return t;
+}
+
+void SafetensorsFile::read_into(const std::string& name, const at::Tensor& dst) const {
+  const SafetensorsEntry& e = entry(name);
+  if (!dst.defined() || dst.sizes() != at::IntArrayRef(e.shape))
+    throw Error(path_ + ": tensor '" + name + "' read into a tensor of another shape");
+  file_->read_tensor(data_offset_ + e.begin, find_dtype(e.dtype)->type, dst);
 }
 
 TensorList SafetensorsFile::all() const {
@@ -240,6 +237,21 @@ TensorList SafetensorsFile::all() const {
   out.reserve(entries_.size());
   for (const auto& e : entries_)
     out.emplace_back(e.name, get(e.name));
+  return out;
+}
+
+LazyTensorList SafetensorsFile::lazy() const {
+  auto self = std::make_shared<const SafetensorsFile>(*this);
+  LazyTensorList out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) {
+    LazyTensor lazy;
+    lazy.name = e.name;
+    lazy.shape = e.shape;
+    lazy.dtype = find_dtype(e.dtype)->type;
+    lazy.read_into = [self, name = e.name](const at::Tensor& dst) { self->read_into(name, dst); };
+    out.push_back(std::move(lazy));
+  }
   return out;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// safetensors reading (memory-mapped, validated before use) and writing (atomic).
+// safetensors reading (validated before use, data read on demand) and writing (atomic).
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,22 @@ namespace papillon {
 // Tensors by name, in file order. Weight loaders and savers pass these around.
 using TensorList = std::vector<std::pair<std::string, at::Tensor>>;
 
+// A named tensor whose data is read only when it is needed: weights are read straight into the
+// parameters they fill, so a model's weights are never held twice in memory.
+struct LazyTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  at::ScalarType dtype = at::kFloat;  // as stored
+  // Reads the data into `dst` (same number of elements), converting to dst's dtype and device.
+  // Throws Error when the file cannot give the data any more (truncated after it was opened).
+  std::function<void(const at::Tensor& dst)> read_into;
+};
+using LazyTensorList = std::vector<LazyTensor>;
+
+// In-memory tensors as a LazyTensorList (reading copies them), and back (reads every tensor).
+LazyTensorList make_lazy(const TensorList& tensors);
+TensorList materialize(const LazyTensorList& tensors);
+
 struct SafetensorsEntry {
   std::string name;
   std::string dtype;  // as written in the file: "F32", "F16", "BF16", "I64", ...
@@ -22,9 +39,15 @@ struct SafetensorsEntry {
   uint64_t end = 0;
 };
 
-// A validated, memory-mapped safetensors file. Every check happens in open(): header length bound,
-// JSON well-formed, dtypes known, shape x dtype size = byte span, spans inside the file and not
-// overlapping. A failure throws papillon::Error naming the file (and the tensor).
+namespace detail {
+class ReadOnlyFile;
+}
+
+// A validated safetensors file. Every check happens in open(): header length bound, JSON
+// well-formed, dtypes known, shape x dtype size = byte span, spans inside the file and not
+// overlapping. A failure throws papillon::Error naming the file (and the tensor). Tensor data is
+// read (pread, not a memory mapping) only when asked for; a file truncated after open() gives an
+// Error then, never a crash.
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::string& path);
@@ -35,15 +58,18 @@ class SafetensorsFile {
   bool contains(const std::string& name) const;
   const SafetensorsEntry& entry(const std::string& name) const;
 
-  // The tensor in its stored dtype, on the CPU. The returned tensor shares the mapping (no copy) when
-  // the data is suitably aligned, and keeps the mapping alive as long as it lives.
+  // The tensor in its stored dtype, on the CPU, in memory of its own.
   at::Tensor get(const std::string& name) const;
+  // Reads the tensor into `dst` (same shape), converting to dst's dtype and device; a contiguous
+  // CPU tensor of the stored dtype is filled in place, without a temporary.
+  void read_into(const std::string& name, const at::Tensor& dst) const;
   TensorList all() const;
+  // Every tensor, read on demand (the list keeps the file open).
+  LazyTensorList lazy() const;
 
  private:
-  struct Mapping;
   std::string path_;
-  std::shared_ptr<Mapping> map_;
+  std::shared_ptr<const detail::ReadOnlyFile> file_;
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
@@ -54,7 +80,8 @@ class SafetensorsFile {
 TensorList load_safetensors(const std::string& path);
 
 // Writes tensors (made contiguous, CPU) to path atomically: a temporary file in the same folder,
-// flushed and fsync'ed, then renamed over path. On any failure path is untouched and an Error says why.
+// flushed and fsync'ed, then renamed over path. On any failure path is untouched and an Error says
+// why.
 void save_safetensors(const std::string& path, const TensorList& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

@@ -75,6 +75,12 @@ std::string map_legacy_attention_key(const std::string& key) {
 void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
                      const std::string& source,
                      const std::function<std::string(const std::string&)>& rename) {
+  load_state_dict(module, make_lazy(tensors), source, rename);
+}
+
+void load_state_dict(torch::nn::Module& module, const LazyTensorList& tensors,
+                     const std::string& source,
+                     const std::function<std::string(const std::string&)>& rename) {
   // Module entries in registration order (parameters, then buffers).
   std::vector<std::pair<std::string, torch::Tensor>> targets;
   for (const auto& item : module.named_parameters(/*recurse=*/true))
@@ -85,9 +91,10 @@ void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
   for (size_t i = 0; i < targets.size(); ++i)
     index.emplace(targets[i].first, i);
 
-  std::vector<const at::Tensor*> sources(targets.size(), nullptr);
+  std::vector<const LazyTensor*> sources(targets.size(), nullptr);
   std::vector<std::string> unexpected, mis_shaped, repeated, missing;
-  for (const auto& [key, tensor] : tensors) {
+  for (const LazyTensor& tensor : tensors) {
+    const std::string& key = tensor.name;
     std::string name = key;
     if (rename) {
       // A key the module knows as it is stays as it is (a renaming is only ever a fallback).
@@ -106,10 +113,9 @@ void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
       continue;
     }
     const torch::Tensor& target = targets[it->second].second;
-    if (!tensor.defined() || tensor.sizes() != target.sizes()) {
-      mis_shaped.push_back(shown + " (file " +
-                           (tensor.defined() ? shape_string(tensor.sizes()) : "undefined") +
-                           ", model " + shape_string(target.sizes()) + ")");
+    if (at::IntArrayRef(tensor.shape) != target.sizes()) {
+      mis_shaped.push_back(shown + " (file " + shape_string(tensor.shape) + ", model " +
+                           shape_string(target.sizes()) + ")");
     }
     sources[it->second] = &tensor;
   }
@@ -125,17 +131,18 @@ void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
     throw Error(message);
   }
 
-  // Everything matches: copy (converting dtype and device to the parameter's).
+  // Everything matches: read each tensor into its parameter (converting dtype and device to the
+  // parameter's; straight into it when they agree).
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < targets.size(); ++i)
-    targets[i].second.copy_(*sources[i]);
+    sources[i]->read_into(targets[i].second);
 }
 
 void load_component_weights(torch::nn::Module& module, const std::string& component_dir,
                             const std::vector<std::string>& stems, const std::string& variant,
                             const std::function<std::string(const std::string&)>& rename) {
   const std::string path = find_weights_file(component_dir, stems, variant);
-  load_state_dict(module, load_weights_file(path), path, rename);
+  load_state_dict(module, open_weights_file(path), path, rename);
 }
 
 }  // namespace papillon

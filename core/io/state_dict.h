@@ -17,6 +17,12 @@ namespace papillon {
 void load_state_dict(torch::nn::Module& module, const TensorList& tensors,
                      const std::string& source,
                      const std::function<std::string(const std::string&)>& rename = {});
+// The same from tensors read on demand (open_weights_file): names and shapes are checked first,
+// then each tensor is read straight into its parameter. A file that fails while being read (e.g.
+// truncated meanwhile) gives an Error naming it; the module is then partly loaded.
+void load_state_dict(torch::nn::Module& module, const LazyTensorList& tensors,
+                     const std::string& source,
+                     const std::function<std::string(const std::string&)>& rename = {});
 
 // Finds the weights file of a component folder (find_weights_file: `stems`, `variant`) and loads it
 // strictly into `module` with load_state_dict.

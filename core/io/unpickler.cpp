@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <unordered_map>
 
 #include "core/io/pickle.h"
 #include "core/io/zip_reader.h"
@@ -12,11 +13,28 @@ namespace papillon {
 
 namespace {
 
-// The bytes of record `<prefix>data/<key>` as a 1-D tensor of `dtype` and exactly `numel` elements.
-// Aligned data is used in place (the tensor keeps the copy-on-write mapping alive); unaligned data
-// is copied.
-at::Tensor load_storage(const detail::ZipReader& zip, const std::string& prefix,
-                        const std::string& key, at::ScalarType dtype, int64_t numel) {
+// Where one storage's bytes lie: its record in the archive.
+struct StorageRecord {
+  uint64_t offset = 0;
+  at::ScalarType dtype = at::kFloat;
+  int64_t numel = 0;
+};
+
+// The archive checked and unpickled, with no tensor data read: `views` live on the meta device
+// (sizes, strides, storage offset), and `storages` says where each meta storage's bytes are.
+struct BinIndex {
+  std::shared_ptr<const detail::ReadOnlyFile> file;
+  TensorList views;
+  std::unordered_map<const c10::StorageImpl*, StorageRecord> storages;
+
+  const StorageRecord& storage_of(const at::Tensor& view) const {
+    return storages.at(view.storage().unsafeGetStorageImpl());
+  }
+};
+
+// The record `<prefix>data/<key>` checked to hold exactly `numel` elements of `dtype`.
+StorageRecord find_storage(const detail::ZipReader& zip, const std::string& prefix,
+                           const std::string& key, at::ScalarType dtype, int64_t numel) {
   const std::string name = prefix + "data/" + key;
   const detail::ZipRecord* record = zip.find(name);
   if (record == nullptr)
@@ -29,26 +47,10 @@ at::Tensor load_storage(const detail::ZipReader& zip, const std::string& prefix,
                 std::to_string(static_cast<uint64_t>(numel) * element) +
                 " bytes) but its record '" + name + "' has " + std::to_string(record->size) +
                 " bytes");
-  const uint8_t* data = zip.data(*record);
-  if (dtype == at::kBool) {
-    // Any byte other than 0/1 would be an invalid bool; normalise like Python's bool().
-    at::Tensor bytes = torch::empty({numel}, torch::kUInt8);
-    if (numel > 0) std::memcpy(bytes.data_ptr(), data, record->size);
-    return bytes.ne(0);
-  }
-  if (reinterpret_cast<uintptr_t>(data) % element == 0) {
-    std::shared_ptr<detail::MappedFile> keep = zip.file();
-    return torch::from_blob(
-        const_cast<uint8_t*>(data), {numel}, [keep](void*) {}, torch::TensorOptions().dtype(dtype));
-  }
-  at::Tensor copy = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-  if (numel > 0) std::memcpy(copy.data_ptr(), data, record->size);
-  return copy;
+  return {record->offset, dtype, numel};
 }
 
-}  // namespace
-
-TensorList load_torch_bin(const std::string& path) {
+BinIndex index_torch_bin(const std::string& path) {
   const detail::ZipReader zip(path);
   if (zip.records().empty()) throw Error(path + ": empty zip archive, not a torch.save file");
   // torch.save puts every record in one top folder named after the file stem.
@@ -62,17 +64,78 @@ TensorList load_torch_bin(const std::string& path) {
   if (pickle == nullptr)
     throw Error(path + ": no '" + prefix + "data.pkl' record; not a torch.save file");
   if (const detail::ZipRecord* order = zip.find(prefix + "byteorder")) {
-    const std::string value(reinterpret_cast<const char*>(zip.data(*order)), order->size);
+    if (order->size > 64) throw Error(path + ": byte order record is not 'little'");
+    const std::vector<uint8_t> bytes = zip.read(*order);
+    const std::string value(bytes.begin(), bytes.end());
     if (value != "little")
       throw Error(path + ": byte order '" + value.substr(0, 16) +
                   "' is not supported (only little-endian files)");
   }
 
+  BinIndex index;
+  index.file = zip.file();
   const detail::StorageLoader loader = [&](const std::string& key, at::ScalarType dtype,
                                            int64_t numel) {
-    return load_storage(zip, prefix, key, dtype, numel);
+    const StorageRecord record = find_storage(zip, prefix, key, dtype, numel);
+    at::Tensor meta = at::empty({numel}, at::TensorOptions().dtype(dtype).device(at::kMeta));
+    index.storages.emplace(meta.storage().unsafeGetStorageImpl(), record);
+    return meta;
   };
-  return detail::unpickle_state_dict(zip.data(*pickle), pickle->size, path, loader);
+  const std::vector<uint8_t> pickle_bytes = zip.read(*pickle);
+  index.views = detail::unpickle_state_dict(pickle_bytes.data(), pickle_bytes.size(), path, loader);
+  return index;
+}
+
+at::Tensor read_storage(const detail::ReadOnlyFile& file, const StorageRecord& record) {
+  at::Tensor storage = at::empty({record.numel}, at::TensorOptions().dtype(record.dtype));
+  file.read_tensor(record.offset, record.dtype, storage);
+  return storage;
+}
+
+}  // namespace
+
+TensorList load_torch_bin(const std::string& path) {
+  const BinIndex index = index_torch_bin(path);
+  std::unordered_map<const c10::StorageImpl*, at::Tensor> read;
+  TensorList out;
+  out.reserve(index.views.size());
+  for (const auto& [name, view] : index.views) {
+    const c10::StorageImpl* key = view.storage().unsafeGetStorageImpl();
+    auto it = read.find(key);
+    if (it == read.end())
+      it = read.emplace(key, read_storage(*index.file, index.storage_of(view))).first;
+    out.emplace_back(name,
+                     it->second.as_strided(view.sizes(), view.strides(), view.storage_offset()));
+  }
+  return out;
+}
+
+LazyTensorList open_torch_bin(const std::string& path) {
+  const BinIndex index = index_torch_bin(path);
+  LazyTensorList out;
+  out.reserve(index.views.size());
+  for (const auto& [name, view] : index.views) {
+    LazyTensor lazy;
+    lazy.name = name;
+    lazy.shape = view.sizes().vec();
+    lazy.dtype = view.scalar_type();
+    const StorageRecord record = index.storage_of(view);
+    const uint64_t start =
+        record.offset + static_cast<uint64_t>(view.storage_offset()) * view.element_size();
+    lazy.read_into = [file = index.file, record, start, contiguous = view.is_contiguous(),
+                      sizes = view.sizes().vec(), strides = view.strides().vec(),
+                      offset = view.storage_offset(), path](const at::Tensor& dst) {
+      if (!dst.defined() || dst.sizes() != at::IntArrayRef(sizes))
+        throw Error(path + ": a tensor read into a tensor of another shape");
+      if (contiguous) {
+        file->read_tensor(start, record.dtype, dst);
+      } else {
+        dst.copy_(read_storage(*file, record).as_strided(sizes, strides, offset));
+      }
+    };
+    out.push_back(std::move(lazy));
+  }
+  return out;
 }
 
 }  // namespace papillon

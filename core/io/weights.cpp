@@ -46,7 +46,7 @@ void check_shard_name(const std::string& index_path, const std::string& shard) {
 // transformers / diffusers sharded checkpoints: <stem>.safetensors.index.json with a weight_map
 // {tensor name: shard file}. Every shard is read (in file-name order, i.e. 00001-of-N first); every
 // mapped tensor must be found in its shard and no tensor may come twice.
-TensorList load_sharded(const std::string& index_path) {
+LazyTensorList open_sharded(const std::string& index_path) {
   const Json index = read_json_file(index_path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw Error(index_path + ": not a shard index (no \"weight_map\" object)");
@@ -60,11 +60,12 @@ TensorList load_sharded(const std::string& index_path) {
     shards.insert(shard);
   }
   const fs::path folder = fs::path(index_path).parent_path();
-  TensorList out;
+  LazyTensorList out;
   std::unordered_set<std::string> names;
   for (const std::string& shard : shards) {
     const std::string shard_path = (folder / shard).string();
-    for (auto& [name, tensor] : load_weights_file(shard_path)) {
+    for (LazyTensor& tensor : open_weights_file(shard_path)) {
+      const std::string& name = tensor.name;
       if (!names.insert(name).second)
         throw Error(index_path + ": tensor '" + name +
                     "' appears in more than one shard (again in " + shard + ")");
@@ -72,7 +73,7 @@ TensorList load_sharded(const std::string& index_path) {
       if (mapped != weight_map.end() && mapped->get<std::string>() != shard)
         throw Error(index_path + ": tensor '" + name + "' is mapped to " +
                     mapped->get<std::string>() + " but found in " + shard);
-      out.emplace_back(name, std::move(tensor));
+      out.push_back(std::move(tensor));
     }
   }
   for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
@@ -87,10 +88,18 @@ TensorList load_sharded(const std::string& index_path) {
 
 TensorList load_weights_file(const std::string& path) {
   if (ends_with(path, ".safetensors")) return load_safetensors(path);
-  if (ends_with(path, ".json")) return load_sharded(path);
   if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth") ||
       ends_with(path, ".ckpt"))
     return load_torch_bin(path);
+  return materialize(open_weights_file(path));
+}
+
+LazyTensorList open_weights_file(const std::string& path) {
+  if (ends_with(path, ".safetensors")) return SafetensorsFile::open(path).lazy();
+  if (ends_with(path, ".json")) return open_sharded(path);
+  if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth") ||
+      ends_with(path, ".ckpt"))
+    return open_torch_bin(path);
   throw Error(path +
               ": unknown weights file type (expected .safetensors, .bin or a shard index "
               ".json)");

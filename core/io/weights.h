@@ -7,7 +7,12 @@
 
 namespace papillon {
 
-// Reads every tensor of a .safetensors file or a torch.save .bin (zip) file, chosen by extension.
+// Every tensor of a .safetensors file, a torch.save .bin (zip) file or a shard index .json (chosen
+// by extension), checked now and read on demand: what model loading uses, so each tensor goes
+// straight into its parameter.
+LazyTensorList open_weights_file(const std::string& path);
+
+// The same, read into memory.
 TensorList load_weights_file(const std::string& path);
 
 // The weights file of a component folder. `stems` are tried in order, each first as

@@ -1,12 +1,6 @@
 #include "core/io/zip_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 
 #include "core/util/error.h"
 
@@ -24,6 +18,9 @@ constexpr uint64_t kZip64EndSize = 56;
 constexpr uint64_t kZip64LocatorSize = 20;
 constexpr uint64_t kCentralHeaderSize = 46;
 constexpr uint64_t kLocalHeaderSize = 30;
+// torch.save writes ~100 bytes of central directory per tensor; a directory claiming more than this
+// is refused before it is read into memory.
+constexpr uint64_t kMaxCentralDirectory = 64ull * 1024 * 1024;
 
 uint16_t read_u16(const uint8_t* p) {
   return static_cast<uint16_t>(p[0] | (p[1] << 8));
@@ -43,32 +40,7 @@ bool inside(uint64_t offset, uint64_t length, uint64_t limit) {
 
 }  // namespace
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": not a regular file");
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw Error(path + ": cannot map the file: " + std::strerror(err));
-    }
-    data_ = static_cast<uint8_t*>(p);
-  }
-  ::close(fd);
-}
-
-MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(data_, size_);
-}
-
-ZipReader::ZipReader(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
+ZipReader::ZipReader(const std::string& path) : file_(std::make_shared<ReadOnlyFile>(path)) {
   read_central_directory();
 }
 
@@ -82,30 +54,36 @@ const ZipRecord* ZipReader::find(const std::string& name) const {
 }
 
 void ZipReader::read_central_directory() {
-  const uint8_t* base = file_->data();
   const uint64_t size = file_->size();
   if (size < kEndSize) fail("not a zip archive (too short: " + std::to_string(size) + " bytes)");
+  // The file's tail holds the end record, its comment and the ZIP64 locator before it; tail_at maps
+  // a file offset at or after tail_start to its byte in the tail.
+  const uint64_t tail_start = size - std::min(size, kEndSize + 0xFFFF + kZip64LocatorSize);
+  const std::vector<uint8_t> tail = file_->read_bytes(tail_start, size - tail_start);
+  const auto tail_at = [&](uint64_t pos) { return tail.data() + (pos - tail_start); };
 
   // The end-of-central-directory record is followed only by a comment of at most 65535 bytes.
   uint64_t end_pos = size - kEndSize;
   const uint64_t lowest = size - kEndSize > 0xFFFF ? size - kEndSize - 0xFFFF : 0;
   bool found = false;
-  for (uint64_t pos = end_pos + 1; pos-- > lowest;) {
-    if (read_u32(base + pos) == kEndSignature &&
-        read_u16(base + pos + 20) == size - pos - kEndSize) {
+  for (uint64_t pos = end_pos + 1; pos-- > std::max(lowest, tail_start);) {
+    if (read_u32(tail_at(pos)) == kEndSignature &&
+        read_u16(tail_at(pos + 20)) == size - pos - kEndSize) {
       end_pos = pos;
       found = true;
       break;
     }
   }
   if (!found) {
-    if (size >= 2 && base[0] == 0x80)
+    uint8_t first = 0;
+    file_->read(0, &first, 1);
+    if (size >= 2 && first == 0x80)
       fail(
           "legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with "
           "torch>=1.6");
     fail("not a zip archive (no end-of-central-directory record; truncated file?)");
   }
-  const uint8_t* end = base + end_pos;
+  const uint8_t* end = tail_at(end_pos);
   if (read_u16(end + 4) != 0 || read_u16(end + 6) != 0)
     fail("multi-disk zip archives are not supported");
   uint64_t count = read_u16(end + 10);
@@ -113,14 +91,15 @@ void ZipReader::read_central_directory() {
   uint64_t cd_offset = read_u32(end + 16);
   uint64_t cd_limit = end_pos;  // the central directory ends before the end record
 
-  if (end_pos >= kZip64LocatorSize &&
-      read_u32(base + end_pos - kZip64LocatorSize) == kZip64LocatorSignature) {
-    const uint8_t* locator = base + end_pos - kZip64LocatorSize;
+  if (end_pos >= kZip64LocatorSize && end_pos - kZip64LocatorSize >= tail_start &&
+      read_u32(tail_at(end_pos - kZip64LocatorSize)) == kZip64LocatorSignature) {
+    const uint8_t* locator = tail_at(end_pos - kZip64LocatorSize);
     const uint64_t z64_pos = read_u64(locator + 8);
-    if (!inside(z64_pos, kZip64EndSize, end_pos - kZip64LocatorSize) ||
-        read_u32(base + z64_pos) != kZip64EndSignature)
+    if (!inside(z64_pos, kZip64EndSize, end_pos - kZip64LocatorSize))
       fail("corrupt ZIP64 end-of-central-directory record");
-    const uint8_t* z64 = base + z64_pos;
+    const std::vector<uint8_t> z64_bytes = file_->read_bytes(z64_pos, kZip64EndSize);
+    const uint8_t* z64 = z64_bytes.data();
+    if (read_u32(z64) != kZip64EndSignature) fail("corrupt ZIP64 end-of-central-directory record");
     count = read_u64(z64 + 32);
     cd_size = read_u64(z64 + 40);
     cd_offset = read_u64(z64 + 48);
@@ -133,13 +112,19 @@ void ZipReader::read_central_directory() {
     fail("central directory claims " + std::to_string(count) + " records in " +
          std::to_string(cd_size) + " bytes");
 
+  if (cd_size > kMaxCentralDirectory)
+    fail("central directory claims " + std::to_string(cd_size) + " bytes (limit " +
+         std::to_string(kMaxCentralDirectory) + "); not a torch.save file");
+  const std::vector<uint8_t> cd = file_->read_bytes(cd_offset, cd_size);
+  const auto cd_at = [&](uint64_t pos) { return cd.data() + (pos - cd_offset); };
+
   records_.reserve(count);
   uint64_t pos = cd_offset;
   const uint64_t cd_end = cd_offset + cd_size;
   for (uint64_t i = 0; i < count; ++i) {
-    if (!inside(pos, kCentralHeaderSize, cd_end) || read_u32(base + pos) != kCentralHeaderSignature)
+    if (!inside(pos, kCentralHeaderSize, cd_end) || read_u32(cd_at(pos)) != kCentralHeaderSignature)
       fail("corrupt central directory entry " + std::to_string(i));
-    const uint8_t* h = base + pos;
+    const uint8_t* h = cd_at(pos);
     const uint16_t flags = read_u16(h + 8);
     const uint16_t method = read_u16(h + 10);
     uint64_t compressed = read_u32(h + 20);
@@ -181,11 +166,13 @@ void ZipReader::read_central_directory() {
            "); only stored records are supported, as torch.save writes them");
     if (compressed != uncompressed)
       fail("record '" + record.name + "' is stored but its sizes differ");
-    if (!inside(local, kLocalHeaderSize, cd_offset) ||
-        read_u32(base + local) != kLocalHeaderSignature)
+    if (!inside(local, kLocalHeaderSize, cd_offset))
       fail("record '" + record.name + "' has no valid local header; truncated file?");
-    const uint64_t data =
-        local + kLocalHeaderSize + read_u16(base + local + 26) + read_u16(base + local + 28);
+    uint8_t header[kLocalHeaderSize];
+    file_->read(local, header, kLocalHeaderSize);
+    if (read_u32(header) != kLocalHeaderSignature)
+      fail("record '" + record.name + "' has no valid local header; truncated file?");
+    const uint64_t data = local + kLocalHeaderSize + read_u16(header + 26) + read_u16(header + 28);
     if (!inside(data, compressed, cd_offset))
       fail("record '" + record.name + "' (" + std::to_string(compressed) +
            " bytes) lies outside the file; truncated file?");

@@ -351,11 +351,11 @@ CLIPTextModel load_clip_text_model(const std::string& component_dir, at::ScalarT
   CLIPTextModel model(config);
   model->to(device, dtype);
   const std::string weights_path = find_weights_file(component_dir, {"model", "pytorch_model"});
-  TensorList tensors = load_weights_file(weights_path);
+  LazyTensorList tensors = open_weights_file(weights_path);
   // Checkpoints written before transformers made position_ids non-persistent still carry it.
   tensors.erase(std::remove_if(tensors.begin(), tensors.end(),
-                               [](const auto& item) {
-                                 return item.first == "text_model.embeddings.position_ids";
+                               [](const LazyTensor& item) {
+                                 return item.name == "text_model.embeddings.position_ids";
                                }),
                 tensors.end());
   load_state_dict(*model, tensors, weights_path);

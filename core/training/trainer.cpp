@@ -449,7 +449,7 @@ Trainer::Trainer(TrainerConfig config, std::shared_ptr<const Dataset> dataset, b
   std::vector<at::Tensor> shadow;
   TensorList adam_state;
   for (size_t i = 0; i < d.params.size(); ++i) {
-    d.params[i].copy_(file.get("model." + d.param_names[i]));
+    file.read_into("model." + d.param_names[i], d.params[i]);
     if (d.ema) shadow.push_back(file.get("ema." + d.param_names[i]));
   }
   for (const auto& e : file.entries()) {

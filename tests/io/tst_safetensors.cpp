@@ -100,7 +100,7 @@ class TestSafetensors : public QObject {
       QVERIFY2(torch::equal(a.to(at::kHalf), b), name.c_str());
     }
     QCOMPARE(f16.metadata().at("format"), std::string("pt"));
-    // Tensors viewing the mapping may be written to without touching the file.
+    // Tensors read may be written to without touching the file.
     const std::string path = unet + "diffusion_pytorch_model.safetensors";
     at::Tensor w = f32.get("conv_in.weight");
     const at::Tensor before = w.clone();
@@ -247,6 +247,73 @@ class TestSafetensors : public QObject {
   // few hundred bytes are refused, and refused before allocating: the address space is capped at
   // what the process uses now + 256 MB while they are opened, so an attempt to allocate the
   // claimed size would fail with std::bad_alloc (not an Error) and fail this test.
+  void reads_straight_into_a_destination() {
+    torch::manual_seed(1);
+    const at::Tensor w = torch::randn({4, 5});
+    const at::Tensor h = torch::randn({7}).to(at::kHalf);
+    const std::string path = dir_ + "/into.safetensors";
+    papillon::save_safetensors(path, {{"w", w}, {"h", h}});
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    // Same dtype, contiguous, CPU: filled in place (the destination's memory is kept).
+    at::Tensor dst = torch::zeros({4, 5});
+    const void* memory = dst.data_ptr();
+    file.read_into("w", dst);
+    QCOMPARE(dst.data_ptr(), memory);
+    QVERIFY(torch::equal(dst, w));
+    // Another dtype or a non-contiguous destination: converted, as copy_ would.
+    at::Tensor wide = torch::zeros({7}, torch::kDouble);
+    file.read_into("h", wide);
+    QVERIFY(torch::equal(wide, h.to(torch::kDouble)));
+    at::Tensor transposed = torch::zeros({5, 4}).t();
+    file.read_into("w", transposed);
+    QVERIFY(torch::equal(transposed, w));
+    // The lazy list reads the same bytes.
+    const papillon::LazyTensorList lazy = file.lazy();
+    QCOMPARE(lazy.size(), size_t{2});
+    const TensorList all = papillon::materialize(lazy);
+    QVERIFY(torch::equal(all[0].second, w));
+    QVERIFY(torch::equal(all[1].second, h));
+    // A destination of another shape is refused.
+    try {
+      file.read_into("w", torch::zeros({20}));
+      QFAIL("no error");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("another shape") != std::string::npos, e.what());
+    }
+  }
+
+  void a_file_truncated_after_open_gives_an_error() {
+    // Another process truncating a weights file while it is loaded: with a memory mapping the
+    // reads past the new end raised SIGBUS and killed the app; now the read fails with an Error.
+    const std::string path = dir_ + "/shrinks.safetensors";
+    papillon::save_safetensors(path, {{"a", torch::ones({256})}, {"b", torch::ones({256})}});
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    const papillon::LazyTensorList lazy = file.lazy();
+    fs::resize_file(path, fs::file_size(path) - 600);
+    QVERIFY(torch::equal(file.get("a"), torch::ones({256})));  // still inside the file
+    for (int round = 0; round < 2; ++round) {
+      try {
+        if (round == 0) {
+          file.get("b");
+        } else {
+          lazy[1].read_into(torch::empty({256}));
+        }
+        QFAIL("no error");
+      } catch (const Error& e) {
+        const std::string message = e.what();
+        QVERIFY2(message.find(path) != std::string::npos, e.what());
+        QVERIFY2(message.find("truncated") != std::string::npos, e.what());
+      }
+    }
+    fs::resize_file(path, 0);
+    try {
+      file.get("a");
+      QFAIL("no error");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("truncated") != std::string::npos, e.what());
+    }
+  }
+
   void claims_of_gigabytes_are_refused_before_allocating() {
     const std::string data(16, '\0');
     const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {

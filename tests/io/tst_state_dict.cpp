@@ -4,8 +4,13 @@
 
 #include <QtTest/QtTest>
 
+#include <filesystem>
+
+#include "core/io/safetensors.h"
 #include "core/io/state_dict.h"
+#include "core/io/weights.h"
 #include "core/util/error.h"
+#include "tests/common/fixtures.h"
 
 using papillon::Error;
 using papillon::TensorList;
@@ -121,6 +126,33 @@ class TestStateDict : public QObject {
     papillon::load_state_dict(*net, state, "net");
     QCOMPARE(net->conv_in->weight.scalar_type(), torch::kHalf);
     expect_equal(*net, state);
+  }
+
+  void loads_files_straight_into_the_parameters() {
+    // Weights files are read on demand, each tensor into its parameter's own memory: no second
+    // copy of the model, and (with pread, not a mapping) a file truncated meanwhile is an Error.
+    const std::string dir = papillon::test::temp_dir("state_dict");
+    Net net;
+    const void* memory = net->conv_in->weight.data_ptr();
+    for (const auto dtype : {torch::kFloat, torch::kHalf}) {
+      const TensorList state = random_state(*net, dtype);
+      const std::string path = dir + "/net.safetensors";
+      papillon::save_safetensors(path, state);
+      papillon::load_state_dict(*net, papillon::open_weights_file(path), path);
+      expect_equal(*net, state);
+      QCOMPARE(net->conv_in->weight.data_ptr(), memory);
+    }
+    const std::string path = dir + "/net.safetensors";
+    const papillon::LazyTensorList lazy = papillon::open_weights_file(path);
+    std::filesystem::resize_file(path, 200);
+    try {
+      papillon::load_state_dict(*net, lazy, path);
+      QFAIL("no error");
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      QVERIFY2(message.find(path) != std::string::npos, e.what());
+      QVERIFY2(message.find("truncated") != std::string::npos, e.what());
+    }
   }
 
   void lists_every_problem() {

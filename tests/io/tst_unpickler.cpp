@@ -5,6 +5,7 @@
 
 #include <QtTest/QtTest>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -17,6 +18,7 @@
 using papillon::Error;
 using papillon::TensorList;
 namespace ptest = papillon::test;
+namespace fs = std::filesystem;
 using namespace std::string_literals;
 
 namespace {
@@ -254,7 +256,7 @@ class TestUnpickler : public QObject {
     QVERIFY(torch::equal(t[2].second, half));
     QCOMPARE(t[3].second.dim(), int64_t{0});
     QCOMPARE(t[3].second.item<float>(), 5.f);
-    // Tensors may be written to (copy-on-write mapping) without changing the file.
+    // Tensors may be written to without changing the file.
     const Bytes before = read_file(path);
     t[0].second.add_(1);
     QCOMPARE(read_file(path), before);
@@ -267,6 +269,68 @@ class TestUnpickler : public QObject {
     QCOMPARE(u.size(), size_t{1});
     QCOMPARE(u[0].first, std::string("w"));
     QVERIFY(torch::equal(u[0].second, torch::tensor(values)));
+  }
+
+  void lazy_reads_equal_eager_reads() {
+    // open_torch_bin checks everything up front and reads each tensor when asked: the same names,
+    // shapes, dtypes and bytes as load_torch_bin, for the fixture checkpoint and for views.
+    const std::string fixture =
+        ptest::fixture_path("models/unet2d_classcond/weights/diffusion_pytorch_model.bin");
+    const TensorList eager = papillon::load_torch_bin(fixture);
+    const papillon::LazyTensorList lazy = papillon::open_torch_bin(fixture);
+    QCOMPARE(lazy.size(), eager.size());
+    for (size_t i = 0; i < lazy.size(); ++i) {
+      QCOMPARE(lazy[i].name, eager[i].first);
+      QCOMPARE(lazy[i].shape, eager[i].second.sizes().vec());
+      QCOMPARE(lazy[i].dtype, eager[i].second.scalar_type());
+      at::Tensor dst = torch::empty(lazy[i].shape, torch::TensorOptions().dtype(lazy[i].dtype));
+      lazy[i].read_into(dst);
+      QVERIFY2(torch::equal(dst, eager[i].second), lazy[i].name.c_str());
+    }
+    // Views into shared storages: an offset view, a transposed view, another dtype.
+    const std::vector<float> values = {0, 1, 2, 3, 4, 5};
+    const at::Tensor half = torch::tensor({1.5f, -2.f, 3.25f}).to(torch::kHalf);
+    const Bytes pkl = state_dict([](Pickle& p) {
+      p.tensor("a", "0", 6, 1, {2, 2}, {2, 1});
+      p.tensor("b", "0", 6, 0, {3, 2}, {1, 3});
+      p.tensor("h", "1", 3, 0, {3}, {1}, "HalfStorage");
+    });
+    const std::string path =
+        write_file(dir_, "lazy.bin",
+                   archive(pkl, {{"0", floats(values)},
+                                 {"1", Bytes(static_cast<const char*>(half.data_ptr()), 6)}}));
+    const papillon::LazyTensorList views = papillon::open_torch_bin(path);
+    QCOMPARE(views.size(), size_t{3});
+    at::Tensor a = torch::empty({2, 2});
+    views[0].read_into(a);
+    QVERIFY(torch::equal(a, torch::tensor({1.f, 2.f, 3.f, 4.f}).view({2, 2})));
+    at::Tensor b = torch::empty({3, 2}, torch::kDouble);
+    views[1].read_into(b);
+    QVERIFY(torch::equal(b, torch::tensor({0., 3., 1., 4., 2., 5.}, torch::kDouble).view({3, 2})));
+    at::Tensor h = torch::empty({3});
+    views[2].read_into(h);
+    QVERIFY(torch::equal(h, half.to(torch::kFloat)));
+  }
+
+  void a_file_truncated_after_open_gives_an_error() {
+    // Truncated by another process while being loaded: an Error naming the file, not SIGBUS.
+    const std::string fixture =
+        ptest::fixture_path("models/unet2d_classcond/weights/diffusion_pytorch_model.bin");
+    const std::string path = dir_ + "/shrinks.bin";
+    fs::copy_file(fixture, path, fs::copy_options::overwrite_existing);
+    const papillon::LazyTensorList lazy = papillon::open_torch_bin(path);
+    fs::resize_file(path, 64);
+    int failures = 0;
+    for (const papillon::LazyTensor& t : lazy) {
+      try {
+        t.read_into(torch::empty(t.shape, torch::TensorOptions().dtype(t.dtype)));
+      } catch (const Error& e) {
+        ++failures;
+        QVERIFY2(std::string(e.what()).find(path) != std::string::npos, e.what());
+        QVERIFY2(std::string(e.what()).find("truncated") != std::string::npos, e.what());
+      }
+    }
+    QCOMPARE(failures, static_cast<int>(lazy.size()));
   }
 
   void refuses_code_globals() {
