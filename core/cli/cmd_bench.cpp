@@ -9,10 +9,13 @@
 #include <functional>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
 #include "core/cli/progress.h"
+#include "core/io/safetensors.h"
+#include "core/models/attention.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d.h"
@@ -31,13 +34,18 @@
 namespace papillon::cli {
 
 const char* const kBenchUsage =
-    "usage: papillon-cli bench unet2d|sd [options]\n\n"
+    "usage: papillon-cli bench unet2d|sd|load [options]\n\n"
     "  unet2d                   UNet2DModel from the ddpm-butterflies-32px config, random weights\n"
     "  sd                       Stable Diffusion 1.5 (bench/configs/stable-diffusion-v1-5), "
     "random\n"
     "                           weights: text encoder, one UNet step at 512x512 with CFG (batch "
     "2),\n"
     "                           VAE decode of 64x64 latents; ms, GFLOP, utilisation, peak RSS\n"
+    "  load                     loading Stable Diffusion 1.5's text encoder, UNet and VAE from\n"
+    "                           safetensors files (written first, random weights, into --dir or\n"
+    "                           a temporary folder, so the page cache is warm): s and GB/s\n"
+    "  --dir DIR                (load) where the weights go; kept, and reused when present\n"
+    "  --fp16                   (load) write fp16 files (loaded into fp32 models)\n"
     "  --config DIR             a diffusers pipeline folder of configs (default: "
     "bench/configs/...)\n"
     "  --batch B                batch size (default 8)\n"
@@ -51,6 +59,8 @@ const char* const kBenchUsage =
     "  --json                   print the figures as JSON\n";
 
 namespace {
+
+namespace fs = std::filesystem;
 
 using Clock = std::chrono::steady_clock;
 
@@ -177,6 +187,8 @@ int bench_sd(const Args& args) {
     const auto x = torch::randn({2, unet_config.in_channels, size, size});
     const auto t = torch::full({}, 981, torch::kLong);
     const auto context = torch::randn({2, 77, text_config.hidden_size});
+    // As the pipeline does around its denoising loop: one attention score buffer for all steps.
+    const AttentionScratchScope attention_scratch;
     unet_step = time_call([&] { model->forward(x, t, context); }, iters);
     unet_step.build_s = build_s;
     if (args.has("profile")) {
@@ -246,6 +258,84 @@ int bench_sd(const Args& args) {
   return 0;
 }
 
+// Writes a component's random weights (the module's own state dict) and its config, unless the
+// weights file is already there. Returns the file's size in bytes.
+uint64_t write_component(torch::nn::Module& model, const std::string& config_src,
+                         const std::string& dir, const std::string& file, bool fp16) {
+  fs::create_directories(dir);
+  const std::string path = dir + "/" + file;
+  fs::copy_file(config_src, dir + "/config.json", fs::copy_options::overwrite_existing);
+  if (!fs::exists(path)) {
+    TensorList tensors;
+    for (const auto& p : model.named_parameters())
+      tensors.emplace_back(p.key(), fp16 ? p.value().to(at::kHalf) : p.value());
+    for (const auto& b : model.named_buffers())
+      tensors.emplace_back(b.key(), b.value());
+    save_safetensors(path, tensors);
+  }
+  return fs::file_size(path);
+}
+
+int bench_load(const Args& args) {
+  const std::string config = args.get_or(
+      "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/stable-diffusion-v1-5");
+  const int64_t iters = args.get_int("iters", 3, 1, 100);
+  const bool fp16 = args.has("fp16");
+  const bool keep = args.has("dir");
+  const std::string dir = args.get_or(
+      "dir",
+      (fs::temp_directory_path() / ("papillon-bench-load-" + std::to_string(::getpid()))).string());
+  set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
+  c10::InferenceMode inference;
+  torch::manual_seed(0);
+  std::printf("bench load — %s -> %s (%s files)\n", config.c_str(), dir.c_str(),
+              fp16 ? "fp16" : "fp32");
+  std::printf("  threads %d\n", at::get_num_threads());
+  uint64_t bytes = 0;
+  {
+    const auto path = config + "/text_encoder/config.json";
+    CLIPTextModel m(CLIPTextConfig::from_json(read_json_file(path), path));
+    bytes += write_component(*m, path, dir + "/text_encoder", "model.safetensors", fp16);
+  }
+  {
+    const auto path = config + "/unet/config.json";
+    UNet2DConditionModel m(UNet2DConditionModelConfig::from_json(read_json_file(path), path));
+    bytes += write_component(*m, path, dir + "/unet", "diffusion_pytorch_model.safetensors", fp16);
+  }
+  {
+    const auto path = config + "/vae/config.json";
+    AutoencoderKL m(AutoencoderKLConfig::from_json(read_json_file(path), path));
+    bytes += write_component(*m, path, dir + "/vae", "diffusion_pytorch_model.safetensors", fp16);
+  }
+  std::printf("  weights on disk: %.2f GB\n", bytes / 1e9);
+  double best = 1e30, best_text = 0, best_unet = 0, best_vae = 0;
+  for (int64_t i = 0; i < iters; ++i) {
+    auto t0 = Clock::now();
+    auto text = load_clip_text_model(dir + "/text_encoder");
+    const double text_s = seconds_since(t0);
+    t0 = Clock::now();
+    auto unet = load_unet_2d_condition_model(dir + "/unet");
+    const double unet_s = seconds_since(t0);
+    t0 = Clock::now();
+    auto vae = load_autoencoder_kl(dir + "/vae");
+    const double vae_s = seconds_since(t0);
+    const double total = text_s + unet_s + vae_s;
+    std::printf("  load %lld: text encoder %.2f s, UNet %.2f s, VAE %.2f s = %.2f s\n",
+                static_cast<long long>(i + 1), text_s, unet_s, vae_s, total);
+    if (total < best) {
+      best = total;
+      best_text = text_s;
+      best_unet = unet_s;
+      best_vae = vae_s;
+    }
+  }
+  std::printf("  best: %.2f s (text encoder %.2f, UNet %.2f, VAE %.2f) = %.2f GB/s of weights\n",
+              best, best_text, best_unet, best_vae, bytes / 1e9 / best);
+  std::printf("  peak RSS %.2f GiB\n", peak_rss_bytes() / (1024.0 * 1024.0 * 1024.0));
+  if (!keep) fs::remove_all(dir);
+  return 0;
+}
+
 int bench_unet2d(const Args& args) {
   const std::string dir = args.get_or(
       "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/ddpm-butterflies-32px");
@@ -272,6 +362,7 @@ int bench_unet2d(const Args& args) {
       config.num_class_embeds.value_or(0) > 0 ? torch::zeros({batch}, torch::kLong) : at::Tensor();
 
   const double sgemm = measure_sgemm_gflops();
+  const AttentionScratchScope attention_scratch;  // as the pipeline's denoising loop
   double flops = 0;
   {
     FlopCounter counter;
@@ -361,15 +452,18 @@ int bench_unet2d(const Args& args) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  const Args args(argv, {"config", "batch", "iters", "steps", "threads", "full", "json", "profile"},
-                  {"full", "json", "profile"});
+  const Args args(
+      argv,
+      {"config", "batch", "iters", "steps", "threads", "full", "json", "profile", "dir", "fp16"},
+      {"full", "json", "profile", "fp16"});
   if (args.positional().size() != 1) {
-    throw Error("bench needs a model: papillon-cli bench unet2d|sd");
+    throw Error("bench needs a model: papillon-cli bench unet2d|sd|load");
   }
   const std::string what = args.positional()[0];
   if (what == "unet2d") return bench_unet2d(args);
   if (what == "sd") return bench_sd(args);
-  throw Error("unknown benchmark '" + what + "' (known: unet2d, sd)");
+  if (what == "load") return bench_load(args);
+  throw Error("unknown benchmark '" + what + "' (known: unet2d, sd, load)");
 }
 
 }  // namespace papillon::cli

@@ -9,6 +9,40 @@
 
 namespace papillon {
 
+namespace {
+
+thread_local int scratch_scopes = 0;
+thread_local at::Tensor scratch;  // 1-D; reused while a scope lives
+
+// A [count, rows, cols] buffer for scores: a view of the thread's scratch inside a scope (grown
+// when too small), else fresh memory.
+at::Tensor score_buffer(int64_t count, int64_t rows, int64_t cols,
+                        const at::TensorOptions& options) {
+  const int64_t numel = count * rows * cols;
+  if (scratch_scopes == 0) return at::empty({count, rows, cols}, options);
+  if (!scratch.defined() || scratch.numel() < numel ||
+      scratch.scalar_type() != options.dtype().toScalarType() ||
+      scratch.device() != options.device()) {
+    scratch = at::Tensor();  // free the old one first
+    scratch = at::empty({numel}, options);
+  }
+  return scratch.narrow(0, 0, numel).view({count, rows, cols});
+}
+
+}  // namespace
+
+AttentionScratchScope::AttentionScratchScope() {
+  ++scratch_scopes;
+}
+
+AttentionScratchScope::~AttentionScratchScope() {
+  if (--scratch_scopes == 0) scratch = at::Tensor();
+}
+
+int64_t attention_scratch_bytes() {
+  return scratch.defined() ? static_cast<int64_t>(scratch.nbytes()) : 0;
+}
+
 AttentionImpl::AttentionImpl(const AttentionOptions& options) : options_(options) {
   const auto& o = options_;
   if (o.heads <= 0 && !o.out_dim) {
@@ -84,6 +118,40 @@ at::Tensor AttentionImpl::attend(const at::Tensor& query_in, const at::Tensor& k
   int64_t slice = batch_heads;
   if (bytes_per_item > 0 && bytes_per_item * batch_heads > max_slice_bytes_) {
     slice = std::max<int64_t>(1, max_slice_bytes_ / bytes_per_item);
+  }
+
+  // The fast CPU path: scores, softmax and probabilities in one buffer per slice (softmax in
+  // place), the buffer reused across slices (and across calls inside an AttentionScratchScope). The
+  // same kernels on the same data as the path below, so the same numbers; it only skips allocating
+  // and first-touching two fresh score blocks per slice, which cost more than the GEMMs at 4096
+  // tokens.
+  const bool in_place = query.device().is_cpu() && score_type == dtype &&
+                        query.scalar_type() == dtype && value.scalar_type() == dtype;
+  if (in_place) {
+    at::Tensor out = at::empty({batch_heads, tokens, value.size(2)}, value.options());
+    at::Tensor buffer =
+        score_buffer(std::min(slice, batch_heads), tokens, key_tokens, query.options());
+    for (int64_t begin = 0; begin < batch_heads; begin += slice) {
+      const int64_t count = std::min(slice, batch_heads - begin);
+      at::Tensor scores = buffer.narrow(0, 0, count);
+      const at::Tensor q = query.narrow(0, begin, count);
+      const at::Tensor kt = key_t.narrow(0, begin, count);
+      if (mask.defined()) {
+        const at::Tensor m = mask.size(0) == 1 ? mask : mask.narrow(0, begin, count);
+        scores.copy_(m.expand_as(scores));
+        scores.baddbmm_(q, kt, /*beta=*/1, /*alpha=*/scale_);
+      } else if (count * tokens * key_tokens <= (int64_t(1) << 16)) {
+        // See below: LibTorch 1.13's small-product kernel reads its output even when beta = 0.
+        scores.zero_();
+        scores.baddbmm_(q, kt, /*beta=*/0, /*alpha=*/scale_);
+      } else {
+        at::baddbmm_out(scores, scores, q, kt, /*beta=*/0, /*alpha=*/scale_);
+      }
+      at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);
+      at::Tensor out_slice = out.narrow(0, begin, count);
+      at::bmm_out(out_slice, scores, value.narrow(0, begin, count));
+    }
+    return out;
   }
 
   auto block = [&](int64_t begin, int64_t count) {

@@ -74,4 +74,20 @@ TORCH_MODULE(Attention);
 // Sets the slice bound of every Attention inside `module` (including itself).
 void set_attention_slice_bytes(torch::nn::Module& module, int64_t bytes);
 
+// While one of these lives on a thread, attention on that thread computes its score blocks in one
+// reused buffer (up to the slice bound), released when the outermost scope ends. Fresh memory of
+// that size costs a page fault per 4 kB page each time it is allocated: for SD 1.5 at 512x512 the
+// score blocks are 256 MB each, and a pipeline keeps the scope around its whole denoising loop.
+// Nestable; the numbers are bit-identical with or without it.
+class AttentionScratchScope {
+ public:
+  AttentionScratchScope();
+  ~AttentionScratchScope();
+  AttentionScratchScope(const AttentionScratchScope&) = delete;
+  AttentionScratchScope& operator=(const AttentionScratchScope&) = delete;
+};
+
+// Bytes of score buffer this thread keeps now (0 outside every AttentionScratchScope).
+int64_t attention_scratch_bytes();
+
 }  // namespace papillon

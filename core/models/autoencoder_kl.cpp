@@ -247,6 +247,7 @@ at::Tensor AutoencoderKLImpl::post_quant(const at::Tensor& z, bool record_it) {
 }
 
 at::Tensor AutoencoderKLImpl::encode_moments(const at::Tensor& x) {
+  const AttentionScratchScope attention_scratch;
   at::Tensor h;
   if (use_slicing_ && x.size(0) > 1) {
     std::vector<at::Tensor> slices;
@@ -275,6 +276,7 @@ at::Tensor AutoencoderKLImpl::decode_plain(const at::Tensor& z) {
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& z) {
+  const AttentionScratchScope attention_scratch;
   TORCH_CHECK(z.dim() == 4, "AutoencoderKL.decode: expected [B, C, h, w], got ", z.sizes());
   if (use_slicing_ && z.size(0) > 1) {
     std::vector<at::Tensor> slices;

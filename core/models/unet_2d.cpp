@@ -300,6 +300,7 @@ at::Tensor UNet2DModelImpl::forward(const at::Tensor& sample, int64_t timestep,
 
 at::Tensor UNet2DModelImpl::forward(const at::Tensor& sample_in, const at::Tensor& timestep,
                                     const at::Tensor& class_labels_in) {
+  const AttentionScratchScope attention_scratch;  // one score buffer for all its attentions
   const auto& c = config_;
   if (sample_in.dim() != 4) {
     throw Error("UNet2DModel: sample must be [batch, channels, height, width], got " +

@@ -448,6 +448,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample_in,
                                              const at::Tensor& timestep_cond,
                                              const at::Tensor& attention_mask_in,
                                              const at::Tensor& encoder_attention_mask_in) {
+  const AttentionScratchScope attention_scratch;  // one score buffer for all its attentions
   const auto& c = config_;
   if (sample_in.dim() != 4) {
     throw Error("UNet2DConditionModel: sample must be [batch, channels, height, width], got " +

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/models/attention.h"
 #include "core/models/unet_2d.h"
 #include "core/schedulers/scheduler_factory.h"
 #include "core/util/error.h"
@@ -99,6 +100,7 @@ const std::string& DDPMPipeline::pipeline_class() const {
 UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request,
                                              const RunControl& control) {
   c10::InferenceMode inference;
+  const AttentionScratchScope attention_scratch;  // one score buffer for the whole run
   const int64_t batch = request.batch_size;
   if (batch < 1 || batch > 4096) throw Error("batch size must be between 1 and 4096");
   if (!request.seeds.empty() && static_cast<int64_t>(request.seeds.size()) != batch) {

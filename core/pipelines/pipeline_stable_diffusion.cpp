@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "core/models/attention.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
@@ -275,6 +276,7 @@ at::Tensor guidance_scale_embedding(double guidance_scale, int64_t batch, int64_
 StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionRequest& request,
                                                           const RunControl& control) {
   c10::InferenceMode inference;
+  const AttentionScratchScope attention_scratch;  // one score buffer for the whole run
   Impl& m = *impl_;
   auto& unet = m.unet;
   auto& scheduler = *m.scheduler;

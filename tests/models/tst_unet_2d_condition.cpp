@@ -257,6 +257,51 @@ class TestUNet2DCondition : public QObject {
     PAPILLON_EXPECT_CLOSE(sliced, io.at("call0.out.sample"), kAtol, kRtol, "sliced call0");
   }
 
+  void attention_in_place_path_equals_the_diffusers_formula() {
+    // Attention computes scores, softmax and probabilities in one (reused) buffer with softmax in
+    // place. It must give exactly what diffusers' AttnProcessor computes: baddbmm(empty, q, k^T,
+    // beta=0, alpha=scale) -> softmax -> bmm, with an additive mask as baddbmm's input.
+    torch::manual_seed(3);
+    AttentionOptions o;
+    o.query_dim = 64;
+    o.heads = 4;
+    o.dim_head = 16;
+    Attention attention(o);
+    const double scale = attention->scale();
+    for (const int64_t tokens : {5, 300}) {  // the small-product path and the BLAS path
+      const int64_t bh = 8, keys = tokens + 7;
+      const at::Tensor q = torch::randn({bh, tokens, 16});
+      const at::Tensor k = torch::randn({bh, keys, 16});
+      const at::Tensor v = torch::randn({bh, keys, 16});
+      const at::Tensor mask = torch::randn({bh, 1, keys});
+      for (const bool masked : {false, true}) {
+        const at::Tensor scores =
+            masked ? at::baddbmm(mask, q, k.transpose(1, 2), 1, scale)
+                   : at::baddbmm(at::empty({bh, tokens, keys}), q, k.transpose(1, 2), 0, scale);
+        const at::Tensor expected = at::bmm(scores.softmax(-1), v);
+        const at::Tensor m = masked ? mask : at::Tensor();
+        for (const int64_t slice_items : {int64_t{8}, int64_t{3}, int64_t{1}}) {
+          attention->set_max_slice_bytes(slice_items * tokens * keys * 4);
+          const at::Tensor plain = attention->attend(q, k, v, m);
+          at::Tensor scoped;
+          {
+            const AttentionScratchScope scope;
+            attention->attend(q, k, v, m);  // fills the buffer with old scores first
+            scoped = attention->attend(q, k, v, m);
+            QVERIFY(attention_scratch_bytes() >=
+                    std::min<int64_t>(slice_items, bh) * tokens * keys * 4);
+          }
+          QCOMPARE(attention_scratch_bytes(), int64_t{0});  // released with the scope
+          const std::string what = "tokens " + std::to_string(tokens) + (masked ? " masked" : "") +
+                                   ", slices of " + std::to_string(slice_items);
+          QVERIFY2(at::equal(plain, expected), what.c_str());
+          QVERIFY2(at::equal(scoped, expected), what.c_str());
+        }
+      }
+    }
+    attention->set_max_slice_bytes(kDefaultAttentionSliceBytes);
+  }
+
   void latents_not_multiple_of_upsampling_factor() {
     // diffusers forwards the skip tensor's size to the upsamplers when H or W is not a multiple
     // of 2^num_upsamplers: 9x7 latents go 9x7 -> 5x4 -> (upsample to 9x7, not 10x8) -> 9x7.
