@@ -6,6 +6,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/skip_init.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -362,7 +363,7 @@ AutoencoderKL load_autoencoder_kl(const std::string& component_dir, const std::s
   const std::string config_path = component_dir + "/config.json";
   const AutoencoderKLConfig config =
       AutoencoderKLConfig::from_json(read_json_file(config_path), config_path);
-  AutoencoderKL model(config);
+  auto model = build_for_loading([&] { return AutoencoderKL(config); });
   model->to(device, dtype);
   load_component_weights(*model, component_dir, {"diffusion_pytorch_model"}, variant,
                          map_legacy_attention_key);

@@ -9,6 +9,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/skip_init.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -348,7 +349,7 @@ CLIPTextModel load_clip_text_model(const std::string& component_dir, at::ScalarT
                                    at::Device device) {
   const std::string config_path = component_dir + "/config.json";
   const CLIPTextConfig config = CLIPTextConfig::from_json(read_json_file(config_path), config_path);
-  CLIPTextModel model(config);
+  auto model = build_for_loading([&] { return CLIPTextModel(config); });
   model->to(device, dtype);
   const std::string weights_path = find_weights_file(component_dir, {"model", "pytorch_model"});
   LazyTensorList tensors = open_weights_file(weights_path);

@@ -92,7 +92,7 @@ GaussianFourierProjectionImpl::GaussianFourierProjectionImpl(int64_t embedding_s
                                                              bool log, bool flip_sin_to_cos)
     : log_(log), flip_sin_to_cos_(flip_sin_to_cos) {
   // diffusers draws weight and W; W replaces weight. Values come from the checkpoint.
-  weight_ = register_parameter("weight", torch::randn({embedding_size}) * scale,
+  weight_ = register_parameter("weight", torch::randn({embedding_size}).mul_(scale),
                                /*requires_grad=*/false);
   register_parameter("W", weight_, /*requires_grad=*/false);
 }

@@ -6,6 +6,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/skip_init.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -397,7 +398,7 @@ UNet2DModel load_unet_2d_model(const std::string& component_dir, const std::stri
   const std::string config_path = component_dir + "/config.json";
   const UNet2DModelConfig config =
       UNet2DModelConfig::from_json(read_json_file(config_path), config_path);
-  UNet2DModel model(config);
+  auto model = build_for_loading([&] { return UNet2DModel(config); });
   model->to(device, dtype);
   load_component_weights(*model, component_dir, {"diffusion_pytorch_model"}, variant,
                          map_legacy_attention_key);

@@ -6,6 +6,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/skip_init.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -589,7 +590,7 @@ UNet2DConditionModel load_unet_2d_condition_model(const std::string& component_d
   const std::string config_path = component_dir + "/config.json";
   const UNet2DConditionModelConfig config =
       UNet2DConditionModelConfig::from_json(read_json_file(config_path), config_path);
-  UNet2DConditionModel model(config);
+  auto model = build_for_loading([&] { return UNet2DConditionModel(config); });
   model->to(device, dtype);
   load_component_weights(*model, component_dir, {"diffusion_pytorch_model"}, variant);
   model->eval();

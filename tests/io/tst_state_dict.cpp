@@ -9,6 +9,7 @@
 #include "core/io/safetensors.h"
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/skip_init.h"
 #include "core/util/error.h"
 #include "tests/common/fixtures.h"
 
@@ -48,6 +49,14 @@ struct NetImpl : torch::nn::Module {
   torch::Tensor counter;
 };
 TORCH_MODULE(Net);
+
+// A constructor that computes a parameter out of place: built under the Meta key it would come out
+// as a meta tensor, so build_for_loading must fall back to an ordinary build.
+struct ComputedImpl : torch::nn::Module {
+  ComputedImpl() { w = register_parameter("w", torch::ones({3}) * 2); }
+  torch::Tensor w;
+};
+TORCH_MODULE(Computed);
 
 // Random tensors for every entry of a module, in registration order.
 TensorList random_state(torch::nn::Module& m, torch::Dtype dtype = torch::kFloat) {
@@ -153,6 +162,31 @@ class TestStateDict : public QObject {
       QVERIFY2(message.find(path) != std::string::npos, e.what());
       QVERIFY2(message.find("truncated") != std::string::npos, e.what());
     }
+  }
+
+  void builds_for_loading_without_initialising() {
+    // build_for_loading skips LibTorch's random initialisation: the generator is not advanced,
+    // every parameter is a real CPU tensor of the right shape, and a strict load fills it.
+    torch::manual_seed(7);
+    const at::Tensor expected_draw = torch::randn({4});
+    torch::manual_seed(7);
+    Net net = papillon::build_for_loading([] { return Net(); });
+    QVERIFY(torch::equal(torch::randn({4}), expected_draw));
+    for (const auto& p : net->named_parameters()) {
+      QVERIFY2(p.value().device().is_cpu(), p.key().c_str());
+      QVERIFY2(p.value().requires_grad(), p.key().c_str());
+    }
+    QCOMPARE(net->conv_in->weight.sizes().vec(), (std::vector<int64_t>{4, 3, 3, 3}));
+    const TensorList state = random_state(*net);
+    papillon::load_state_dict(*net, state, "net");
+    expect_equal(*net, state);
+    // The thread's dispatch state is restored: ordinary ops compute again.
+    QVERIFY(torch::equal(torch::ones({2}) + 1, torch::full({2}, 2.f)));
+    QVERIFY(torch::equal(torch::arange(3).flip(0), torch::tensor({2, 1, 0}, torch::kLong)));
+    // A module that computes a parameter out of place is built the ordinary way.
+    Computed computed = papillon::build_for_loading([] { return Computed(); });
+    QVERIFY(computed->w.device().is_cpu());
+    QVERIFY(torch::equal(computed->w, torch::full({3}, 2.f)));
   }
 
   void lists_every_problem() {
