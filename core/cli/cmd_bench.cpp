@@ -1,5 +1,6 @@
 // papillon-cli bench: speed of full-size models with random weights, with FLOP utilisation measured
 // against the sgemm rate of the same run on the same threads.
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -22,9 +23,12 @@
 #include "core/models/unet_2d_condition.h"
 #include "core/pipelines/pipeline_ddpm.h"
 #include "core/pipelines/pipeline_stable_diffusion.h"
+#ifdef PAPILLON_WITH_QT_RUNTIME
 #include "core/runtime/png_io.h"
+#endif
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
+#include "core/util/device.h"
 #include "core/util/environment.h"
 #include "core/util/error.h"
 #include "core/util/flop_counter.h"
@@ -54,6 +58,8 @@ const char* const kBenchUsage =
     "(default 10)\n"
     "  --full                   run all 1000 DDPM steps instead of extrapolating\n"
     "  --threads N              intra-op threads (default: all cores)\n"
+    "  --device cpu|cuda        where unet2d / sd run (default cpu); the GEMM baseline runs there\n"
+    "  --dtype fp32|fp16|bf16   their compute dtype (default fp32; the baseline GEMM uses it too)\n"
     "  --profile                one more call of the UNet, timed per ATen op (where the time "
     "goes)\n"
     "  --json                   print the figures as JSON\n";
@@ -68,16 +74,31 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// fp32 GEMM rate of this process on its current threads: best of a few 2048^3 products.
+// Where the model benchmarks run (--device, --dtype).
+ComputeTarget g_target;
+
+// Waits for the device's queued work (CUDA runs asynchronously); nothing to do on the CPU.
+void sync() {
+  if (g_target.device.is_cuda()) torch::cuda::synchronize();
+}
+
+at::TensorOptions target_options() {
+  return at::TensorOptions().device(g_target.device).dtype(g_target.dtype);
+}
+
+// GEMM rate of this process on the target (the CPU's current threads; the GPU) in the target
+// dtype: best of a few 2048^3 products (8192^3 on a GPU, which 2048^3 does not fill).
 double measure_sgemm_gflops() {
-  const int64_t n = 2048;
-  const auto a = torch::randn({n, n});
-  const auto b = torch::randn({n, n});
+  const int64_t n = g_target.device.is_cuda() ? 8192 : 2048;
+  const auto a = torch::randn({n, n}).to(target_options());
+  const auto b = torch::randn({n, n}).to(target_options());
   auto c = torch::mm(a, b);  // warm-up
+  sync();
   double best = 1e30;
   for (int i = 0; i < 3; ++i) {
     const auto t0 = Clock::now();
     c = torch::mm(a, b);
+    sync();
     best = std::min(best, seconds_since(t0));
   }
   return 2.0 * n * n * n / best / 1e9;
@@ -104,6 +125,7 @@ Timing time_call(const std::function<void()>& call, int64_t iters) {
     FlopCounter counter;
     const auto t0 = Clock::now();
     call();
+    sync();
     t.ms = seconds_since(t0) * 1e3;
     t.gflop = counter.total() / 1e9;
   }
@@ -111,6 +133,7 @@ Timing time_call(const std::function<void()>& call, int64_t iters) {
   for (int64_t i = 0; i < iters; ++i) {
     const auto t0 = Clock::now();
     call();
+    sync();
     times.push_back(seconds_since(t0) * 1e3);
   }
   if (!times.empty()) {
@@ -144,6 +167,7 @@ int bench_sd(const Args& args) {
       "config", std::string(PAPILLON_SOURCE_DIR) + "/bench/configs/stable-diffusion-v1-5");
   const int64_t iters = args.get_int("iters", 1, 0, 1000);
   set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
+  g_target = make_compute_target(args.get_or("device", "cpu"), args.get_or("dtype", "fp32"));
   c10::InferenceMode inference;
   torch::manual_seed(0);
   const double sgemm = measure_sgemm_gflops();
@@ -170,10 +194,12 @@ int bench_sd(const Args& args) {
     const auto t0 = Clock::now();
     CLIPTextModel model(text_config);
     model->eval();
+    model->to(g_target.device, g_target.dtype);
     const double build_s = seconds_since(t0);
     text_params = count(*model);
     // prompt + negative prompt, 77 tokens each
-    const auto ids = torch::randint(0, text_config.vocab_size, {2, 77}, torch::kLong);
+    const auto ids =
+        torch::randint(0, text_config.vocab_size, {2, 77}, torch::kLong).to(g_target.device);
     text = time_call([&] { model->forward(ids); }, std::max<int64_t>(iters, 3));
     text.build_s = build_s;
   }
@@ -182,11 +208,12 @@ int bench_sd(const Args& args) {
     const auto t0 = Clock::now();
     UNet2DConditionModel model(unet_config);
     model->eval();
+    model->to(g_target.device, g_target.dtype);
     const double build_s = seconds_since(t0);
     unet_params = count(*model);
-    const auto x = torch::randn({2, unet_config.in_channels, size, size});
+    const auto x = torch::randn({2, unet_config.in_channels, size, size}).to(target_options());
     const auto t = torch::full({}, 981, torch::kLong);
-    const auto context = torch::randn({2, 77, text_config.hidden_size});
+    const auto context = torch::randn({2, 77, text_config.hidden_size}).to(target_options());
     // As the pipeline does around its denoising loop: one attention score buffer for all steps.
     const AttentionScratchScope attention_scratch;
     unet_step = time_call([&] { model->forward(x, t, context); }, iters);
@@ -199,9 +226,10 @@ int bench_sd(const Args& args) {
     const auto t0 = Clock::now();
     AutoencoderKL model(vae_config);
     model->eval();
+    model->to(g_target.device, g_target.dtype);
     const double build_s = seconds_since(t0);
     vae_params = count(*model);
-    const auto z = torch::randn({1, vae_config.latent_channels, size, size});
+    const auto z = torch::randn({1, vae_config.latent_channels, size, size}).to(target_options());
     vae_decode = time_call([&] { model->decode(z); }, iters);
     vae_decode.build_s = build_s;
   }
@@ -210,7 +238,9 @@ int bench_sd(const Args& args) {
   const Timing preview = time_call(
       [&] {
         const at::Tensor rgb = latent_preview(latents, vae_config.vae_scale_factor());
+#ifdef PAPILLON_WITH_QT_RUNTIME
         tensor_to_qimage(rgb[0]);
+#endif
       },
       20);
   const double peak = peak_rss_bytes() / (1024.0 * 1024.0 * 1024.0);
@@ -228,6 +258,8 @@ int bench_sd(const Args& args) {
     const Json j = {{"model", "stable-diffusion-v1-5 (random weights)"},
                     {"config", dir},
                     {"threads", thread_count()},
+                    {"device", g_target.device.str()},
+                    {"dtype", dtype_name(g_target.dtype)},
                     {"blas_core", blas_core_description()},
                     {"sgemm_gflops", sgemm},
                     {"text_encoder", part(text, text_params)},
@@ -239,9 +271,11 @@ int bench_sd(const Args& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("bench sd — %s (random weights, fp32, CPU)\n", dir.c_str());
+  std::printf("bench sd — %s (random weights, %s, %s)\n", dir.c_str(),
+              dtype_name(g_target.dtype).c_str(), g_target.device.str().c_str());
   std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
-  std::printf("  sgemm 2048^3 (baseline, this run): %.1f GFLOP/s\n", sgemm);
+  std::printf("  GEMM baseline (%s, this run): %.1f GFLOP/s\n", dtype_name(g_target.dtype).c_str(),
+              sgemm);
   const auto line = [&](const char* what, const Timing& t, int64_t params) {
     std::printf(
         "  %-34s %7.1f M params, built in %.1f s: %9.1f ms, %7.1f GFLOP -> %6.1f GFLOP/s = %3.0f%% "
@@ -343,6 +377,7 @@ int bench_unet2d(const Args& args) {
   const int64_t iters = args.get_int("iters", 3, 1, 1000);
   const int64_t steps = args.has("full") ? 1000 : args.get_int("steps", 10, 1, 1000);
   set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
+  g_target = make_compute_target(args.get_or("device", "cpu"), args.get_or("dtype", "fp32"));
   c10::InferenceMode inference;
   torch::manual_seed(0);
 
@@ -351,15 +386,17 @@ int bench_unet2d(const Args& args) {
       UNet2DModelConfig::from_json(read_json_file(unet_config_path), unet_config_path);
   UNet2DModel unet(config);
   unet->eval();
+  unet->to(g_target.device, g_target.dtype);
   int64_t parameters = 0;
   for (const auto& p : unet->parameters())
     parameters += p.numel();
   const int64_t size = config.sample_size.empty() ? 32 : config.sample_size[0];
-  const auto x = torch::randn({batch, config.in_channels, size, size});
-  const auto t = torch::full({batch}, 500, torch::kLong);
+  const auto x = torch::randn({batch, config.in_channels, size, size}).to(target_options());
+  const auto t = torch::full({batch}, 500, torch::kLong).to(g_target.device);
   // Class-conditional UNets (the bundled model) take a label per image.
-  const at::Tensor labels =
-      config.num_class_embeds.value_or(0) > 0 ? torch::zeros({batch}, torch::kLong) : at::Tensor();
+  const at::Tensor labels = config.num_class_embeds.value_or(0) > 0
+                                ? torch::zeros({batch}, torch::kLong).to(g_target.device)
+                                : at::Tensor();
 
   const double sgemm = measure_sgemm_gflops();
   const AttentionScratchScope attention_scratch;  // as the pipeline's denoising loop
@@ -367,12 +404,14 @@ int bench_unet2d(const Args& args) {
   {
     FlopCounter counter;
     unet->forward(x, t, labels);  // warm-up, counted
+    sync();
     flops = counter.total();
   }
   std::vector<double> times;
   for (int64_t i = 0; i < iters; ++i) {
     const auto t0 = Clock::now();
     unet->forward(x, t, labels);
+    sync();
     times.push_back(seconds_since(t0));
   }
   std::sort(times.begin(), times.end());
@@ -384,16 +423,19 @@ int bench_unet2d(const Args& args) {
   const Timing preview = time_call(
       [&] {
         const at::Tensor images = (x / 2 + 0.5).clamp(0, 1);
+#ifdef PAPILLON_WITH_QT_RUNTIME
         for (int64_t i = 0; i < batch; ++i)
           tensor_to_qimage(images[i]);
+#else
+        images.cpu();
+#endif
       },
       20);
 
   // The DDPM loop itself (UNet + scheduler step + noise draws), K steps of a 1000-step schedule.
   auto scheduler =
       make_scheduler("DDPMScheduler", read_json_file(dir + "/scheduler/scheduler_config.json"));
-  DDPMPipeline pipeline =
-      DDPMPipeline::from_components(unet, std::move(scheduler), ComputeTarget{});
+  DDPMPipeline pipeline = DDPMPipeline::from_components(unet, std::move(scheduler), g_target);
   UnconditionalRequest request;
   request.batch_size = batch;
   request.num_inference_steps = 1000;
@@ -418,6 +460,8 @@ int bench_unet2d(const Args& args) {
               {"config", unet_config_path},
               {"batch", batch},
               {"threads", thread_count()},
+              {"device", g_target.device.str()},
+              {"dtype", dtype_name(g_target.dtype)},
               {"blas_core", blas_core_description()},
               {"parameters", parameters},
               {"gflop_per_forward", flops / 1e9},
@@ -432,9 +476,11 @@ int bench_unet2d(const Args& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("bench unet2d — %s\n", unet_config_path.c_str());
+  std::printf("bench unet2d — %s (%s, %s)\n", unet_config_path.c_str(),
+              dtype_name(g_target.dtype).c_str(), g_target.device.str().c_str());
   std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
-  std::printf("  sgemm 2048^3 (baseline, this run): %.1f GFLOP/s\n", sgemm);
+  std::printf("  GEMM baseline (%s, this run): %.1f GFLOP/s\n", dtype_name(g_target.dtype).c_str(),
+              sgemm);
   std::printf("  UNet2DModel %.1f M parameters, batch %lld at %lldx%lld\n", parameters / 1e6,
               static_cast<long long>(batch), static_cast<long long>(size),
               static_cast<long long>(size));
@@ -452,10 +498,10 @@ int bench_unet2d(const Args& args) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  const Args args(
-      argv,
-      {"config", "batch", "iters", "steps", "threads", "full", "json", "profile", "dir", "fp16"},
-      {"full", "json", "profile", "fp16"});
+  const Args args(argv,
+                  {"config", "batch", "iters", "steps", "threads", "full", "json", "profile", "dir",
+                   "fp16", "device", "dtype"},
+                  {"full", "json", "profile", "fp16"});
   if (args.positional().size() != 1) {
     throw Error("bench needs a model: papillon-cli bench unet2d|sd|load");
   }
