@@ -125,7 +125,12 @@ at::Tensor AttentionImpl::attend(const at::Tensor& query_in, const at::Tensor& k
   // same kernels on the same data as the path below, so the same numbers; it only skips allocating
   // and first-touching two fresh score blocks per slice, which cost more than the GEMMs at 4096
   // tokens.
-  const bool in_place = query.device().is_cpu() && score_type == dtype &&
+  // Out= and in-place ops cannot be differentiated: training (grad enabled on inputs that need
+  // it) takes the path below.
+  const bool needs_grad = at::GradMode::is_enabled() &&
+                          (query.requires_grad() || key.requires_grad() || value.requires_grad() ||
+                           (mask.defined() && mask.requires_grad()));
+  const bool in_place = !needs_grad && query.device().is_cpu() && score_type == dtype &&
                         query.scalar_type() == dtype && value.scalar_type() == dtype;
   if (in_place) {
     at::Tensor out = at::empty({batch_heads, tokens, value.size(2)}, value.options());
