@@ -19,6 +19,7 @@
 #include "core/models/attention.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
+#include "core/models/conv.h"
 #include "core/models/unet_2d.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/pipelines/pipeline_ddpm.h"
@@ -60,6 +61,7 @@ const char* const kBenchUsage =
     "  --threads N              intra-op threads (default: all cores)\n"
     "  --device cpu|cuda        where unet2d / sd run (default cpu); the GEMM baseline runs there\n"
     "  --dtype fp32|fp16|bf16   their compute dtype (default fp32; the baseline GEMM uses it too)\n"
+    "  --no-prepack             (unet2d) without conv weight pre-packing (see core/models/conv.h)\n"
     "  --profile                one more call of the UNet, timed per ATen op (where the time "
     "goes)\n"
     "  --json                   print the figures as JSON\n";
@@ -387,6 +389,8 @@ int bench_unet2d(const Args& args) {
   UNet2DModel unet(config);
   unet->eval();
   unet->to(g_target.device, g_target.dtype);
+  // As load_unet_2d_model does (unless --no-prepack, for comparison).
+  set_conv_prepacking(*unet, !args.has("no-prepack"));
   int64_t parameters = 0;
   for (const auto& p : unet->parameters())
     parameters += p.numel();
@@ -500,8 +504,8 @@ int bench_unet2d(const Args& args) {
 int cmd_bench(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"config", "batch", "iters", "steps", "threads", "full", "json", "profile", "dir",
-                   "fp16", "device", "dtype"},
-                  {"full", "json", "profile", "fp16"});
+                   "fp16", "device", "dtype", "no-prepack"},
+                  {"full", "json", "profile", "fp16", "no-prepack"});
   if (args.positional().size() != 1) {
     throw Error("bench needs a model: papillon-cli bench unet2d|sd|load");
   }

@@ -62,9 +62,10 @@ LazyTensorList make_lazy(const TensorList& tensors) {
       lazy.shape = tensor.sizes().vec();
       lazy.dtype = tensor.scalar_type();
     }
-    lazy.read_into = [tensor, name](const at::Tensor& dst) {
-      if (!tensor.defined()) throw Error("tensor '" + name + "' is undefined");
-      dst.copy_(tensor);
+    // (Init-captures: clang refuses to capture structured bindings before C++20.)
+    lazy.read_into = [t = tensor, n = name](const at::Tensor& dst) {
+      if (!t.defined()) throw Error("tensor '" + n + "' is undefined");
+      dst.copy_(t);
     };
     out.push_back(std::move(lazy));
   }

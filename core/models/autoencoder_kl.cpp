@@ -203,13 +203,13 @@ AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& config) : config
 
   const int64_t moments = 2 * config_.latent_channels;
   if (config_.use_quant_conv) {
-    quant_conv_ = register_module("quant_conv",
-                                  torch::nn::Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
+    quant_conv_ =
+        register_module("quant_conv", Conv2d(torch::nn::Conv2dOptions(moments, moments, 1)));
   }
   if (config_.use_post_quant_conv) {
     post_quant_conv_ = register_module(
-        "post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(config_.latent_channels,
-                                                                      config_.latent_channels, 1)));
+        "post_quant_conv",
+        Conv2d(torch::nn::Conv2dOptions(config_.latent_channels, config_.latent_channels, 1)));
   }
 
   // diffusers: tile_sample_min_size = sample_size (the first entry of a [h, w] pair),

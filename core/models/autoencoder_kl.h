@@ -10,6 +10,7 @@
 
 #include "core/io/config.h"
 #include "core/models/activations.h"
+#include "core/models/conv.h"
 #include "core/models/vae.h"
 #include "core/util/random.h"
 
@@ -113,8 +114,8 @@ class AutoencoderKLImpl : public torch::nn::Module {
   double tile_overlap_factor_ = 0.25;
   Encoder encoder_{nullptr};
   Decoder decoder_{nullptr};
-  torch::nn::Conv2d quant_conv_{nullptr};
-  torch::nn::Conv2d post_quant_conv_{nullptr};
+  Conv2d quant_conv_{nullptr};
+  Conv2d post_quant_conv_{nullptr};
 };
 TORCH_MODULE(AutoencoderKL);
 

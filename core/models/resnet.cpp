@@ -23,11 +23,10 @@ at::Tensor nearest_upsample(const at::Tensor& x, const std::vector<int64_t>& out
 Downsample2DImpl::Downsample2DImpl(const Downsample2DOptions& options)
     : options_(options), out_channels_(options.out_channels.value_or(options.channels)) {
   if (options_.use_conv) {
-    conv_ = torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(options_.channels, out_channels_, options_.kernel_size)
-            .stride(2)
-            .padding(options_.padding)
-            .bias(options_.bias));
+    conv_ = Conv2d(torch::nn::Conv2dOptions(options_.channels, out_channels_, options_.kernel_size)
+                       .stride(2)
+                       .padding(options_.padding)
+                       .bias(options_.bias));
     // diffusers: name "conv" sets both Conv2d_0 and conv (two state-dict keys, one module).
     if (options_.name == "conv") register_module("Conv2d_0", conv_);
     register_module("conv", conv_);
@@ -61,11 +60,10 @@ Upsample2DImpl::Upsample2DImpl(const Upsample2DOptions& options) : options_(opti
                                                              .padding(options_.padding)
                                                              .bias(options_.bias)));
   } else if (options_.use_conv) {
-    conv_ = register_module(
-        attr, torch::nn::Conv2d(torch::nn::Conv2dOptions(options_.channels, out_channels,
-                                                         options_.kernel_size.value_or(3))
-                                    .padding(options_.padding)
-                                    .bias(options_.bias)));
+    conv_ = register_module(attr, Conv2d(torch::nn::Conv2dOptions(options_.channels, out_channels,
+                                                                  options_.kernel_size.value_or(3))
+                                             .padding(options_.padding)
+                                             .bias(options_.bias)));
   }
 }
 
@@ -105,8 +103,8 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options)
       "norm1", torch::nn::GroupNorm(
                    torch::nn::GroupNormOptions(o.groups, o.in_channels).eps(o.eps).affine(true)));
   conv1_ = register_module(
-      "conv1", torch::nn::Conv2d(
-                   torch::nn::Conv2dOptions(o.in_channels, out_channels_, 3).stride(1).padding(1)));
+      "conv1",
+      Conv2d(torch::nn::Conv2dOptions(o.in_channels, out_channels_, 3).stride(1).padding(1)));
   if (o.temb_channels) {
     const int64_t proj_out = scale_shift_ ? 2 * out_channels_ : out_channels_;
     time_emb_proj_ =
@@ -117,8 +115,8 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options)
                    torch::nn::GroupNormOptions(groups_out, out_channels_).eps(o.eps).affine(true)));
   dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
   conv2_ = register_module(
-      "conv2", torch::nn::Conv2d(
-                   torch::nn::Conv2dOptions(out_channels_, conv_2d_out, 3).stride(1).padding(1)));
+      "conv2",
+      Conv2d(torch::nn::Conv2dOptions(out_channels_, conv_2d_out, 3).stride(1).padding(1)));
 
   if (o.kernel == "fir") {
     if (o.up || o.down) {
@@ -143,11 +141,11 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options)
 
   const bool use_in_shortcut = o.use_in_shortcut.value_or(o.in_channels != conv_2d_out);
   if (use_in_shortcut) {
-    conv_shortcut_ = register_module(
-        "conv_shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, conv_2d_out, 1)
-                                               .stride(1)
-                                               .padding(0)
-                                               .bias(o.conv_shortcut_bias)));
+    conv_shortcut_ = register_module("conv_shortcut",
+                                     Conv2d(torch::nn::Conv2dOptions(o.in_channels, conv_2d_out, 1)
+                                                .stride(1)
+                                                .padding(0)
+                                                .bias(o.conv_shortcut_bias)));
   }
 }
 

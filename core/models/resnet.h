@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/models/activations.h"
+#include "core/models/conv.h"
 
 namespace papillon {
 
@@ -34,7 +35,7 @@ class Downsample2DImpl : public torch::nn::Module {
  private:
   Downsample2DOptions options_;
   int64_t out_channels_;
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
 };
 TORCH_MODULE(Downsample2D);
 
@@ -60,7 +61,7 @@ class Upsample2DImpl : public torch::nn::Module {
 
  private:
   Upsample2DOptions options_;
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
   torch::nn::ConvTranspose2d conv_transpose_{nullptr};
 };
 TORCH_MODULE(Upsample2D);
@@ -104,14 +105,14 @@ class ResnetBlock2DImpl : public torch::nn::Module {
   Activation nonlinearity_;
   bool scale_shift_;
   torch::nn::GroupNorm norm1_{nullptr};
-  torch::nn::Conv2d conv1_{nullptr};
+  Conv2d conv1_{nullptr};
   torch::nn::Linear time_emb_proj_{nullptr};
   torch::nn::GroupNorm norm2_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Conv2d conv2_{nullptr};
+  Conv2d conv2_{nullptr};
   Upsample2D upsample_{nullptr};
   Downsample2D downsample_{nullptr};
-  torch::nn::Conv2d conv_shortcut_{nullptr};
+  Conv2d conv_shortcut_{nullptr};
 };
 TORCH_MODULE(ResnetBlock2D);
 

@@ -177,8 +177,8 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& 
   if (o.use_linear_projection) {
     proj_in_linear_ = register_module("proj_in", torch::nn::Linear(o.in_channels, inner_dim_));
   } else {
-    proj_in_conv_ = register_module(
-        "proj_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, inner_dim_, 1)));
+    proj_in_conv_ =
+        register_module("proj_in", Conv2d(torch::nn::Conv2dOptions(o.in_channels, inner_dim_, 1)));
   }
 
   torch::nn::ModuleList blocks;
@@ -204,8 +204,8 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& 
   if (o.use_linear_projection) {
     proj_out_linear_ = register_module("proj_out", torch::nn::Linear(inner_dim_, o.in_channels));
   } else {
-    proj_out_conv_ = register_module(
-        "proj_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(inner_dim_, o.in_channels, 1)));
+    proj_out_conv_ =
+        register_module("proj_out", Conv2d(torch::nn::Conv2dOptions(inner_dim_, o.in_channels, 1)));
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/models/activations.h"
 #include "core/models/attention.h"
+#include "core/models/conv.h"
 
 namespace papillon {
 
@@ -146,10 +147,10 @@ class Transformer2DModelImpl : public torch::nn::Module {
   ActivationRecorder* recorder_ = nullptr;
   std::string prefix_;
   torch::nn::GroupNorm norm_{nullptr};
-  torch::nn::Conv2d proj_in_conv_{nullptr};
+  Conv2d proj_in_conv_{nullptr};
   torch::nn::Linear proj_in_linear_{nullptr};
   std::vector<BasicTransformerBlock> blocks_;
-  torch::nn::Conv2d proj_out_conv_{nullptr};
+  Conv2d proj_out_conv_{nullptr};
   torch::nn::Linear proj_out_linear_{nullptr};
 };
 TORCH_MODULE(Transformer2DModel);

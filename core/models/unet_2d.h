@@ -14,6 +14,7 @@
 
 #include "core/io/config.h"
 #include "core/models/activations.h"
+#include "core/models/conv.h"
 #include "core/models/embeddings.h"
 #include "core/models/unet_2d_blocks.h"
 
@@ -83,7 +84,7 @@ class UNet2DModelImpl : public torch::nn::Module {
 
   UNet2DModelConfig config_;
   ActivationRecorder* recorder_ = nullptr;
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   Timesteps positional_time_proj_{nullptr};
   GaussianFourierProjection fourier_time_proj_{nullptr};
   torch::nn::Embedding learned_time_proj_{nullptr};
@@ -95,7 +96,7 @@ class UNet2DModelImpl : public torch::nn::Module {
   std::vector<std::shared_ptr<UNetUpBlockImpl>> up_blocks_;
   UNetMidBlock2D mid_block_{nullptr};
   torch::nn::GroupNorm conv_norm_out_{nullptr};
-  torch::nn::Conv2d conv_out_{nullptr};
+  Conv2d conv_out_{nullptr};
 };
 TORCH_MODULE(UNet2DModel);
 

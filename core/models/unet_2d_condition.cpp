@@ -287,9 +287,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionModelCon
                                               : c.only_cross_attention.at(i);
   };
 
-  conv_in_ = register_module(
-      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_channels, c0, c.conv_in_kernel)
-                                       .padding((c.conv_in_kernel - 1) / 2)));
+  conv_in_ = register_module("conv_in",
+                             Conv2d(torch::nn::Conv2dOptions(c.in_channels, c0, c.conv_in_kernel)
+                                        .padding((c.conv_in_kernel - 1) / 2)));
 
   const int64_t time_embed_dim = c.time_embedding_dim.value_or(c0 * 4);
   const int64_t timestep_input_dim = c0;
@@ -410,9 +410,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionModelCon
       "conv_norm_out",
       torch::nn::GroupNorm(torch::nn::GroupNormOptions(c.norm_num_groups, c0).eps(c.norm_eps)));
   conv_act_ = get_activation(c.act_fn);
-  conv_out_ = register_module(
-      "conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(c0, c.out_channels, c.conv_out_kernel)
-                                        .padding((c.conv_out_kernel - 1) / 2)));
+  conv_out_ = register_module("conv_out",
+                              Conv2d(torch::nn::Conv2dOptions(c0, c.out_channels, c.conv_out_kernel)
+                                         .padding((c.conv_out_kernel - 1) / 2)));
 }
 
 void UNet2DConditionModelImpl::set_activation_recorder(ActivationRecorder* recorder) {

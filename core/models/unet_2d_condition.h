@@ -15,6 +15,7 @@
 
 #include "core/io/config.h"
 #include "core/models/activations.h"
+#include "core/models/conv.h"
 #include "core/models/embeddings.h"
 #include "core/models/unet_2d_condition_blocks.h"
 
@@ -116,7 +117,7 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
   UNet2DConditionModelConfig config_;
   int64_t num_upsamplers_ = 0;
   ActivationRecorder* recorder_ = nullptr;
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   Timesteps time_proj_{nullptr};
   TimestepEmbedding time_embedding_{nullptr};
   torch::nn::Embedding class_embedding_table_{nullptr};
@@ -129,7 +130,7 @@ class UNet2DConditionModelImpl : public torch::nn::Module {
   std::shared_ptr<UNetBlockBase> mid_block_;
   torch::nn::GroupNorm conv_norm_out_{nullptr};
   Activation conv_act_ = Activation::kSilu;
-  torch::nn::Conv2d conv_out_{nullptr};
+  Conv2d conv_out_{nullptr};
 };
 TORCH_MODULE(UNet2DConditionModel);
 

@@ -172,8 +172,7 @@ EncoderImpl::EncoderImpl(const EncoderOptions& o) {
   check_block_lists("Encoder", o.down_block_types.size(), o.block_out_channels.size());
   conv_in_ = register_module(
       "conv_in",
-      torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(o.in_channels, o.block_out_channels[0], 3).padding(1)));
+      Conv2d(torch::nn::Conv2dOptions(o.in_channels, o.block_out_channels[0], 3).padding(1)));
 
   torch::nn::ModuleList down_blocks;
   int64_t output_channel = o.block_out_channels[0];
@@ -208,8 +207,7 @@ EncoderImpl::EncoderImpl(const EncoderOptions& o) {
       torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, last).eps(1e-6)));
   const int64_t conv_out_channels = o.double_z ? 2 * o.out_channels : o.out_channels;
   conv_out_ = register_module(
-      "conv_out",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(last, conv_out_channels, 3).padding(1)));
+      "conv_out", Conv2d(torch::nn::Conv2dOptions(last, conv_out_channels, 3).padding(1)));
 }
 
 void EncoderImpl::set_activation_recorder(ActivationRecorder* recorder, const std::string& prefix) {
@@ -250,8 +248,8 @@ DecoderImpl::DecoderImpl(const DecoderOptions& o) {
     throw Error("Decoder: norm_type \"" + o.norm_type + "\" is not supported (only \"group\")");
   }
   const int64_t last = o.block_out_channels.back();
-  conv_in_ = register_module(
-      "conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, last, 3).padding(1)));
+  conv_in_ = register_module("conv_in",
+                             Conv2d(torch::nn::Conv2dOptions(o.in_channels, last, 3).padding(1)));
 
   torch::nn::ModuleList up_blocks;
   const std::vector<int64_t> reversed(o.block_out_channels.rbegin(), o.block_out_channels.rend());
@@ -287,8 +285,7 @@ DecoderImpl::DecoderImpl(const DecoderOptions& o) {
           torch::nn::GroupNormOptions(o.norm_num_groups, o.block_out_channels[0]).eps(1e-6)));
   conv_out_ = register_module(
       "conv_out",
-      torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(o.block_out_channels[0], o.out_channels, 3).padding(1)));
+      Conv2d(torch::nn::Conv2dOptions(o.block_out_channels[0], o.out_channels, 3).padding(1)));
 }
 
 void DecoderImpl::set_activation_recorder(ActivationRecorder* recorder, const std::string& prefix) {

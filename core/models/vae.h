@@ -13,6 +13,7 @@
 
 #include "core/models/activations.h"
 #include "core/models/attention.h"
+#include "core/models/conv.h"
 #include "core/models/resnet.h"
 #include "core/models/unet_2d_blocks.h"
 
@@ -93,11 +94,11 @@ class EncoderImpl : public torch::nn::Module {
 
   ActivationRecorder* recorder_ = nullptr;
   std::string prefix_;
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   std::vector<DownEncoderBlock2D> down_blocks_;
   UNetMidBlock2D mid_block_{nullptr};
   torch::nn::GroupNorm conv_norm_out_{nullptr};
-  torch::nn::Conv2d conv_out_{nullptr};
+  Conv2d conv_out_{nullptr};
 };
 TORCH_MODULE(Encoder);
 
@@ -127,11 +128,11 @@ class DecoderImpl : public torch::nn::Module {
 
   ActivationRecorder* recorder_ = nullptr;
   std::string prefix_;
-  torch::nn::Conv2d conv_in_{nullptr};
+  Conv2d conv_in_{nullptr};
   std::vector<UpDecoderBlock2D> up_blocks_;
   UNetMidBlock2D mid_block_{nullptr};
   torch::nn::GroupNorm conv_norm_out_{nullptr};
-  torch::nn::Conv2d conv_out_{nullptr};
+  Conv2d conv_out_{nullptr};
 };
 TORCH_MODULE(Decoder);
 

@@ -24,16 +24,32 @@ std::vector<int64_t> ints_of(const c10::IValue& v) {
   return {};
 }
 
+// x, w: input and weight sizes; the rest as aten::convolution takes them.
+double conv_flops(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                  const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                  const std::vector<int64_t>& dilation, int64_t groups);
+
+// aten::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+// groups)
 double conv_flops(c10::ArrayRef<const c10::IValue> in) {
   if (in.size() < 9) return 0;
-  const auto x = sizes_of(in[0]);
-  const auto w = sizes_of(in[1]);
-  if (x.size() != 4 || w.size() != 4) return 0;
   if (in[6].isBool() && in[6].toBool()) return 0;  // transposed: not used by our models
-  auto stride = ints_of(in[3]);
-  auto padding = ints_of(in[4]);
-  auto dilation = ints_of(in[5]);
-  const int64_t groups = in[8].isInt() ? in[8].toInt() : 1;
+  return conv_flops(sizes_of(in[0]), sizes_of(in[1]), ints_of(in[3]), ints_of(in[4]),
+                    ints_of(in[5]), in[8].isInt() ? in[8].toInt() : 1);
+}
+
+// aten::mkldnn_convolution(input, weight, bias, padding, stride, dilation, groups): the
+// pre-packed convolutions of core/models/conv.h.
+double mkldnn_conv_flops(c10::ArrayRef<const c10::IValue> in) {
+  if (in.size() < 7) return 0;
+  return conv_flops(sizes_of(in[0]), sizes_of(in[1]), ints_of(in[4]), ints_of(in[3]),
+                    ints_of(in[5]), in[6].isInt() ? in[6].toInt() : 1);
+}
+
+double conv_flops(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                  const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                  const std::vector<int64_t>& dilation, int64_t groups) {
+  if (x.size() != 4 || w.size() != 4) return 0;
   auto at2 = [](const std::vector<int64_t>& v, size_t i, int64_t def) {
     return v.empty() ? def : v[std::min(i, v.size() - 1)];
   };
@@ -63,23 +79,37 @@ double matmul_flops(const char* name, c10::ArrayRef<const c10::IValue> in) {
   return 0;
 }
 
+// aten::convolution calls aten::mkldnn_convolution itself on the CPU: that nested call is not
+// counted again.
+thread_local int convolution_depth = 0;
+
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   const char* name = fn.name();
   if (name == nullptr || std::strncmp(name, "aten::", 6) != 0) return nullptr;
   if (std::strcmp(name, "aten::convolution") == 0) {
-    counts.conv += conv_flops(fn.inputs());
+    if (convolution_depth++ == 0) counts.conv += conv_flops(fn.inputs());
+  } else if (std::strcmp(name, "aten::mkldnn_convolution") == 0) {
+    if (convolution_depth == 0) counts.conv += mkldnn_conv_flops(fn.inputs());
   } else {
     counts.matmul += matmul_flops(name, fn.inputs());
   }
   return nullptr;
 }
 
+void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
+  const char* name = fn.name();
+  if (name != nullptr && std::strcmp(name, "aten::convolution") == 0 && convolution_depth > 0)
+    --convolution_depth;
+}
+
 }  // namespace
 
 FlopCounter::FlopCounter() {
   counts = Counts{};
-  handle_ = at::addThreadLocalCallback(
-      at::RecordFunctionCallback(&on_start).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
+  convolution_depth = 0;
+  handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(&on_start, &on_end)
+                                           .needsInputs(true)
+                                           .scopes({at::RecordScope::FUNCTION}));
 }
 
 FlopCounter::~FlopCounter() {

@@ -12,6 +12,7 @@
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
 #include "core/models/attention.h"
+#include "core/models/conv.h"
 #include "core/models/unet_2d.h"
 #include "core/util/error.h"
 #include "tests/common/fixtures.h"
@@ -250,6 +251,67 @@ class TestUNet2D : public QObject {
     const at::Tensor sliced = model->forward(sample, timestep);
     PAPILLON_EXPECT_CLOSE(sliced, whole, 0.0, 0.0, "sliced vs unsliced attention");
     PAPILLON_EXPECT_CLOSE(sliced, io.at("call0.out.sample"), kAtol, kRtol, "sliced vs fixture");
+  }
+
+  void conv_prepacking_is_bit_identical() {
+    // Pre-packed oneDNN weights give exactly what LibTorch's own convolution gives, for the layer
+    // shapes the UNets use (3x3 pad 1, stride-2 downsampling, 1x1 shortcuts), small and large
+    // inputs, batch 1 and 2, one and two threads (LibTorch picks another kernel for some of them:
+    // pre-packing must then stay out of the way).
+    torch::manual_seed(5);
+    torch::NoGradGuard no_grad;
+    struct Case {
+      int64_t in, out, kernel, stride, padding, batch, size;
+    };
+    const std::vector<Case> cases = {{8, 16, 3, 1, 1, 1, 4},   {8, 16, 3, 1, 1, 2, 4},
+                                     {32, 32, 3, 1, 1, 2, 16}, {32, 32, 3, 2, 1, 1, 8},
+                                     {16, 32, 1, 1, 0, 1, 8},  {16, 32, 1, 1, 0, 2, 32},
+                                     {3, 8, 3, 1, 1, 8, 32}};
+    for (const int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      for (const Case& c : cases) {
+        Conv2d conv(
+            torch::nn::Conv2dOptions(c.in, c.out, c.kernel).stride(c.stride).padding(c.padding));
+        const at::Tensor x = torch::randn({c.batch, c.in, c.size, c.size});
+        const at::Tensor plain = conv->forward(x);
+        conv->set_prepacking(true);
+        const at::Tensor packed = conv->forward(x);
+        const at::Tensor again = conv->forward(x);  // the packed copy reused
+        const std::string what = std::to_string(threads) + " threads, " + std::to_string(c.in) +
+                                 "->" + std::to_string(c.out) + " k" + std::to_string(c.kernel) +
+                                 " s" + std::to_string(c.stride) + " batch " +
+                                 std::to_string(c.batch) + " " + std::to_string(c.size) + "^2";
+        QVERIFY2(at::equal(plain, packed), what.c_str());
+        QVERIFY2(at::equal(plain, again), what.c_str());
+        // New weights written in place: re-packed.
+        conv->weight.mul_(2);
+        const at::Tensor expected =
+            at::conv2d(x, conv->weight, conv->bias, {c.stride, c.stride}, {c.padding, c.padding});
+        QVERIFY2(at::equal(conv->forward(x), expected), what.c_str());
+      }
+    }
+    at::set_num_threads(1);
+    // Training (gradients needed) takes LibTorch's own path, and gradients flow.
+    {
+      torch::AutoGradMode grad(true);
+      Conv2d conv(torch::nn::Conv2dOptions(4, 4, 3).padding(1));
+      conv->set_prepacking(true);
+      const at::Tensor y = conv->forward(torch::randn({2, 4, 8, 8}));
+      y.sum().backward();
+      QVERIFY(conv->weight.grad().defined());
+    }
+    // A whole loaded model (load_unet_2d_model turns pre-packing on) against the same model
+    // without.
+    UNet2DModel model = load_unet_2d_model(test::fixture_path("pipelines/ddpm_tiny/unet"));
+    const auto io = load_io("unet2d_ddpm");
+    const at::Tensor sample = io.at("call0.in.sample");
+    const at::Tensor timestep = io.at("call0.in.timestep");
+    at::set_num_threads(2);
+    const at::Tensor packed = model->forward(sample, timestep);
+    set_conv_prepacking(*model, false);
+    const at::Tensor plain = model->forward(sample, timestep);
+    at::set_num_threads(1);
+    QVERIFY(at::equal(packed, plain));
   }
 
   void scalar_timestep_broadcasts() {

@@ -1,0 +1,37 @@
+#pragma once
+// torch::nn::Conv2d with optional weight pre-packing for inference on the CPU. LibTorch 1.13 runs
+// fp32 CPU convolutions through oneDNN, which re-orders the weights into its blocked layout on
+// every call. For layers whose weights outweigh their activations (the UNets' 8x8 and 4x4 levels)
+// that re-ordering costs as much as the convolution. With pre-packing on, the weights are
+// re-ordered once, at the first call, and kept in oneDNN's layout (an extra copy of the weights).
+// The numbers are bit-identical: the same oneDNN convolution runs either way, and pre-packing is
+// used only where LibTorch itself would pick oneDNN.
+#include <torch/nn/modules/conv.h>
+
+#include <cstdint>
+
+namespace papillon {
+
+class Conv2dImpl : public torch::nn::Conv2dImpl {
+ public:
+  using torch::nn::Conv2dImpl::Conv2dImpl;
+  at::Tensor forward(const at::Tensor& input);
+  // Off by default. Turning it off (or on again) drops the packed copy; turn it on again after
+  // writing new weights into the module in place.
+  void set_prepacking(bool on);
+  bool prepacking() const { return prepack_; }
+
+ private:
+  bool can_prepack(const at::Tensor& input) const;
+
+  bool prepack_ = false;
+  at::Tensor packed_;
+  const void* packed_from_ = nullptr;
+  int64_t packed_version_ = -1;
+};
+TORCH_MODULE(Conv2d);
+
+// Sets pre-packing on every papillon::Conv2d inside `module` (including itself).
+void set_conv_prepacking(torch::nn::Module& module, bool on);
+
+}  // namespace papillon
