@@ -288,7 +288,12 @@ int bench_sd(const Args& args) {
   line("text encoder (2 x 77 tokens)", text, text_params);
   line("UNet step 512x512, CFG batch 2", unet_step, unet_params);
   line("VAE decode 64x64 -> 512x512", vae_decode, vae_params);
-  std::printf("  preview per step (latent->RGB + QImage): %.2f ms = %.3f%% of a UNet step\n",
+#ifdef PAPILLON_WITH_QT_RUNTIME
+  const char* preview_what = "latent->RGB + QImage";
+#else
+  const char* preview_what = "latent->RGB, no QImage in this build";
+#endif
+  std::printf("  preview per step (%s): %.2f ms = %.3f%% of a UNet step\n", preview_what,
               preview.ms, 100.0 * preview.ms / unet_step.ms);
   std::printf("  peak RSS %.2f GiB\n", peak);
   return 0;
@@ -491,8 +496,13 @@ int bench_unet2d(const Args& args) {
   std::printf("  forward: %.1f ms (median of %lld), %.1f GFLOP -> %.1f GFLOP/s = %.0f%% of sgemm\n",
               forward_s * 1e3, static_cast<long long>(iters), flops / 1e9, flops / forward_s / 1e9,
               utilisation * 100);
-  std::printf("  preview per step (batch of clamped x0 -> QImage): %.3f ms = %.2f%% of a forward\n",
-              preview.ms, 100.0 * preview.ms / (forward_s * 1e3));
+#ifdef PAPILLON_WITH_QT_RUNTIME
+  const char* preview_what = "batch of clamped x0 -> QImage";
+#else
+  const char* preview_what = "batch of clamped x0, no QImage in this build";
+#endif
+  std::printf("  preview per step (%s): %.3f ms = %.2f%% of a forward\n", preview_what, preview.ms,
+              100.0 * preview.ms / (forward_s * 1e3));
   std::printf("  DDPM 1000 steps: %s (%s from %d steps, %.2f s/step)\n",
               format_duration(ddpm_1000_s).c_str(), done < 1000 ? "extrapolated" : "measured", done,
               loop_s / done);
