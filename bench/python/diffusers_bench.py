@@ -54,10 +54,13 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
+    def unet_config(default_folder):
+        path = os.path.join(args.config or os.path.join(REPO, default_folder), "unet/config.json")
+        with open(path) as f:
+            return path, json.load(f)
+
     if args.model == "sd":
-        folder = args.config or os.path.join(REPO, "bench/configs/stable-diffusion-v1-5")
-        with open(os.path.join(folder, "unet/config.json")) as f:
-            config = json.load(f)
+        config_path, config = unet_config("bench/configs/stable-diffusion-v1-5")
         t0 = time.perf_counter()
         model = UNet2DConditionModel.from_config(config).eval()
         build_s = time.perf_counter() - t0
@@ -72,9 +75,7 @@ def main():
         shape = {"latents": list(x.shape), "encoder_hidden_states": list(context.shape), "timestep": 981}
         name = "UNet2DConditionModel SD 1.5 step 512x512 CFG (batch 2)"
     else:
-        folder = args.config or os.path.join(REPO, "bench/configs/ddpm-butterflies-32px")
-        with open(os.path.join(folder, "unet/config.json")) as f:
-            config = json.load(f)
+        config_path, config = unet_config("bench/configs/ddpm-butterflies-32px")
         t0 = time.perf_counter()
         model = UNet2DModel.from_config(config).eval()
         build_s = time.perf_counter() - t0
@@ -107,7 +108,7 @@ def main():
 
     result = {
         "model": name,
-        "config": os.path.join(folder, "unet/config.json"),
+        "config": config_path,
         "input": shape,
         "parameters": parameters,
         "threads": torch.get_num_threads(),

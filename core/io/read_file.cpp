@@ -66,14 +66,11 @@ void ReadOnlyFile::read_tensor(uint64_t offset, at::ScalarType stored,
     read(offset, dst.data_ptr(), bytes);
     return;
   }
-  at::Tensor tmp = at::empty(dst.sizes(), at::TensorOptions().dtype(stored));
-  if (stored == at::kBool) {
-    at::Tensor raw = at::empty(dst.sizes(), at::TensorOptions().dtype(at::kByte));
-    read(offset, raw.data_ptr(), bytes);
-    tmp = raw.ne(0);
-  } else {
-    read(offset, tmp.data_ptr(), bytes);
-  }
+  // Bool bytes are read as bytes: any non-zero byte is true.
+  const at::ScalarType raw_type = stored == at::kBool ? at::kByte : stored;
+  at::Tensor tmp = at::empty(dst.sizes(), at::TensorOptions().dtype(raw_type));
+  read(offset, tmp.data_ptr(), bytes);
+  if (stored == at::kBool) tmp = tmp.ne(0);
   dst.copy_(tmp);
 }
 

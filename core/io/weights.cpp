@@ -21,6 +21,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+bool is_torch_save(const std::string& path) {
+  return ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth") ||
+         ends_with(path, ".ckpt");
+}
+
 // diffusers' _add_variant: "model.safetensors" -> "model.fp16.safetensors",
 // "model.safetensors.index.json" -> "model.safetensors.index.fp16.json".
 std::string with_variant(const std::string& name, const std::string& variant) {
@@ -87,19 +92,15 @@ LazyTensorList open_sharded(const std::string& index_path) {
 }  // namespace
 
 TensorList load_weights_file(const std::string& path) {
-  if (ends_with(path, ".safetensors")) return load_safetensors(path);
-  if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth") ||
-      ends_with(path, ".ckpt"))
-    return load_torch_bin(path);
+  // torch.save files read eagerly keep views of one storage sharing it.
+  if (is_torch_save(path)) return load_torch_bin(path);
   return materialize(open_weights_file(path));
 }
 
 LazyTensorList open_weights_file(const std::string& path) {
   if (ends_with(path, ".safetensors")) return SafetensorsFile::open(path).lazy();
   if (ends_with(path, ".json")) return open_sharded(path);
-  if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth") ||
-      ends_with(path, ".ckpt"))
-    return open_torch_bin(path);
+  if (is_torch_save(path)) return open_torch_bin(path);
   throw Error(path +
               ": unknown weights file type (expected .safetensors, .bin or a shard index "
               ".json)");

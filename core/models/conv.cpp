@@ -56,8 +56,8 @@ at::Tensor Conv2dImpl::forward(const at::Tensor& input) {
       packed_from_ = weight.data_ptr();
       packed_version_ = version;
     }
-    return at::mkldnn_convolution(input, packed_, bias.defined() ? bias : at::Tensor(), *padding,
-                                  *options.stride(), *options.dilation(), options.groups());
+    return at::mkldnn_convolution(input, packed_, bias, *padding, *options.stride(),
+                                  *options.dilation(), options.groups());
   }
 #endif
   return torch::nn::Conv2dImpl::forward(input);
