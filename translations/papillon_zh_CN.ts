@@ -352,21 +352,31 @@
     </message>
     <message>
         <location filename="../ui/generate/ModelBar.qml" line="69" />
-        <source>%1 · %2 × %3 · %4 M parameters</source>
-        <translation>%1 · %2 × %3 · %4 M 参数</translation>
+        <source>GPU</source>
+        <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="76" />
+        <location filename="../ui/generate/ModelBar.qml" line="69" />
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/ModelBar.qml" line="70" />
+        <source>%1 · %2 × %3 · %4 M parameters · %5 %6</source>
+        <translation>%1 · %2 × %3 · %4 M 参数 · %5 %6</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/ModelBar.qml" line="77" />
         <source>Components: %1</source>
         <translation>组件：%1</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="83" />
+        <location filename="../ui/generate/ModelBar.qml" line="84" />
         <source>Could not open the model: %1</source>
         <translation>无法打开模型：%1</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="97" />
+        <location filename="../ui/generate/ModelBar.qml" line="98" />
         <source>Open a diffusers model folder</source>
         <translation>打开 diffusers 模型文件夹</translation>
     </message>
@@ -397,72 +407,122 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="11" />
+        <location filename="../ui/components/SettingsDialog.qml" line="12" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="20" />
+        <location filename="../ui/components/SettingsDialog.qml" line="21" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="26" />
+        <location filename="../ui/components/SettingsDialog.qml" line="27" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="31" />
+        <location filename="../ui/components/SettingsDialog.qml" line="32" />
         <source>Theme</source>
         <translation>主题</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="35" />
+        <location filename="../ui/components/SettingsDialog.qml" line="36" />
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="35" />
+        <location filename="../ui/components/SettingsDialog.qml" line="36" />
         <source>Light</source>
         <translation>浅色</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="35" />
+        <location filename="../ui/components/SettingsDialog.qml" line="36" />
         <source>Dark</source>
         <translation>深色</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="40" />
+        <location filename="../ui/components/SettingsDialog.qml" line="41" />
         <source>Image library</source>
         <translation>图库</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="50" />
+        <location filename="../ui/components/SettingsDialog.qml" line="51" />
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="58" />
+        <location filename="../ui/components/SettingsDialog.qml" line="59" />
         <source>Every finished image is kept here with its parameters and comes back when Papillon starts.</source>
         <translation>每张完成的图像都会连同参数保存在这里，Papillon 下次启动时会重新显示。</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="61" />
+        <location filename="../ui/components/SettingsDialog.qml" line="62" />
+        <source>Run on</source>
+        <translation>运行于</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="67" />
+        <source>Automatic (GPU if available)</source>
+        <translation>自动（有 GPU 时用 GPU）</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="67" />
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="68" />
+        <source>GPU (CUDA)</source>
+        <translation>GPU（CUDA）</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="68" />
+        <source>GPU (CUDA): not available</source>
+        <translation>GPU（CUDA）：不可用</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="80" />
+        <source>Precision</source>
+        <translation>精度</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="85" />
+        <source>Full (fp32): the same images as diffusers</source>
+        <translation>完整（fp32）：与 diffusers 的图像相同</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="86" />
+        <source>Half (bf16 on the CPU, fp16 on a GPU): faster</source>
+        <translation>半精度（CPU 上 bf16，GPU 上 fp16）：更快</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="97" />
+        <source>This CPU computes bf16 natively: in half precision a large model such as Stable Diffusion takes about half the time per step (small models gain nothing). Images differ slightly from full precision. Changing either setting reloads the model.</source>
+        <translation>此 CPU 原生支持 bf16：半精度下，Stable Diffusion 这类大模型每步约需一半时间（小模型没有提升）。图像与完整精度略有差别。更改任一设置都会重新加载模型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="98" />
+        <source>This CPU has no native bf16: on the CPU, half precision is slower than full. Changing either setting reloads the model.</source>
+        <translation>此 CPU 不原生支持 bf16：在 CPU 上半精度比完整精度更慢。更改任一设置都会重新加载模型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/components/SettingsDialog.qml" line="101" />
         <source>Full preview every</source>
         <translation>完整预览间隔</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="68" />
+        <location filename="../ui/components/SettingsDialog.qml" line="108" />
         <source>steps (0: off)</source>
         <translation>步（0：关闭）</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="76" />
+        <location filename="../ui/components/SettingsDialog.qml" line="116" />
         <source>Latent models (Stable Diffusion) preview each step with a fast colour projection; a full VAE decode shows the exact image but costs about as much as a step.</source>
         <translation>潜空间模型（Stable Diffusion）每一步用快速颜色投影预览；完整的 VAE 解码能显示准确图像，但耗时约等于一步。</translation>
     </message>
     <message>
-        <location filename="../ui/components/SettingsDialog.qml" line="82" />
+        <location filename="../ui/components/SettingsDialog.qml" line="122" />
         <source>Choose the image library folder</source>
         <translation>选择图库文件夹</translation>
     </message>
@@ -619,47 +679,47 @@
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="219" />
+        <location filename="../ui/train/TrainPage.qml" line="220" />
         <source>Open this model</source>
         <translation>打开此模型</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="231" />
+        <location filename="../ui/train/TrainPage.qml" line="232" />
         <source>Step %1 / %2</source>
         <translation>第 %1 / %2 步</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="232" />
+        <location filename="../ui/train/TrainPage.qml" line="233" />
         <source>Loss %1 (avg %2)</source>
         <translation>损失 %1（平均 %2）</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="233" />
+        <location filename="../ui/train/TrainPage.qml" line="234" />
         <source>%1 steps/s</source>
         <translation>%1 步/秒</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="234" />
+        <location filename="../ui/train/TrainPage.qml" line="235" />
         <source>ETA %1</source>
         <translation>剩余 %1</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="260" />
+        <location filename="../ui/train/TrainPage.qml" line="261" />
         <source>Samples after step %1 (EMA weights, fixed seed)</source>
         <translation>第 %1 步后的采样（EMA 权重，固定种子）</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="261" />
+        <location filename="../ui/train/TrainPage.qml" line="262" />
         <source>Sample grids appear here as the model trains.</source>
         <translation>训练过程中，采样网格会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="290" />
+        <location filename="../ui/train/TrainPage.qml" line="291" />
         <source>Choose a folder of training images</source>
         <translation>选择训练图像文件夹</translation>
     </message>
     <message>
-        <location filename="../ui/train/TrainPage.qml" line="295" />
+        <location filename="../ui/train/TrainPage.qml" line="296" />
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
@@ -667,129 +727,129 @@
 <context>
     <name>papillon::ui::StudioController</name>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="61" />
+        <location filename="../ui/studio_controller.cpp" line="63" />
         <source>Could not keep the image in the library</source>
         <translation>无法把图像存入图库</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="69" />
+        <location filename="../ui/studio_controller.cpp" line="71" />
         <source>Finished %n step(s) at %1 it/s</source>
         <translation><numerusform>已完成 %n 步，速度 %1 步/秒</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="75" />
+        <location filename="../ui/studio_controller.cpp" line="77" />
         <source>Generation failed</source>
         <translation>生成失败</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="81" />
+        <location filename="../ui/studio_controller.cpp" line="83" />
         <source>Cancelled at step %1 of %2</source>
         <translation>已在第 %1 步（共 %2 步）取消</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="138" />
+        <location filename="../ui/studio_controller.cpp" line="140" />
         <source>Loading %1…</source>
         <translation>正在加载 %1…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="161" />
+        <location filename="../ui/studio_controller.cpp" line="166" />
         <source>Ready: %1</source>
         <translation>就绪：%1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="169" />
+        <location filename="../ui/studio_controller.cpp" line="175" />
         <source>Could not open the model</source>
         <translation>无法打开模型</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="174" />
+        <location filename="../ui/studio_controller.cpp" line="180" />
         <source>Open a model folder first.</source>
         <translation>请先打开一个模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="203" />
+        <location filename="../ui/studio_controller.cpp" line="209" />
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="210" />
+        <location filename="../ui/studio_controller.cpp" line="216" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="241" />
+        <location filename="../ui/studio_controller.cpp" line="247" />
         <source>Generating job %1</source>
         <translation>正在生成任务 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="274" />
-        <location filename="../ui/studio_controller.cpp" line="319" />
+        <location filename="../ui/studio_controller.cpp" line="280" />
+        <location filename="../ui/studio_controller.cpp" line="325" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="277" />
-        <location filename="../ui/studio_controller.cpp" line="349" />
+        <location filename="../ui/studio_controller.cpp" line="283" />
+        <location filename="../ui/studio_controller.cpp" line="355" />
         <source>Could not save the image</source>
         <translation>无法保存图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="308" />
+        <location filename="../ui/studio_controller.cpp" line="314" />
         <source>There is no finished image to put in a grid.</source>
         <translation>没有已完成的图像可以拼成网格。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="322" />
+        <location filename="../ui/studio_controller.cpp" line="328" />
         <source>Could not save the grid</source>
         <translation>无法保存网格</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="337" />
+        <location filename="../ui/studio_controller.cpp" line="343" />
         <source>Cannot create the folder %1</source>
         <translation>无法创建文件夹 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="353" />
+        <location filename="../ui/studio_controller.cpp" line="359" />
         <source>Saved %n image(s) to %1</source>
         <translation><numerusform>已将 %n 张图像保存到 %1</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="372" />
+        <location filename="../ui/studio_controller.cpp" line="378" />
         <source>Could not delete %1</source>
         <translation>无法删除 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="374" />
+        <location filename="../ui/studio_controller.cpp" line="380" />
         <source>Deleted %n image(s)</source>
         <translation><numerusform>已删除 %n 张图像</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="385" />
+        <location filename="../ui/studio_controller.cpp" line="391" />
         <source>Could not read the image</source>
         <translation>无法读取该图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="389" />
+        <location filename="../ui/studio_controller.cpp" line="395" />
         <source>%1 carries no generation parameters</source>
         <translation>%1 不含生成参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="393" />
+        <location filename="../ui/studio_controller.cpp" line="399" />
         <source>Parameters of %1 restored</source>
         <translation>已恢复 %1 的参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="445" />
+        <location filename="../ui/studio_controller.cpp" line="451" />
         <source>Seed %1 copied</source>
         <translation>已复制种子 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="450" />
+        <location filename="../ui/studio_controller.cpp" line="456" />
         <source>Parameters copied</source>
         <translation>已复制参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="516" />
+        <location filename="../ui/studio_controller.cpp" line="522" />
         <source>%1 (model default)</source>
         <translation>%1（模型默认）</translation>
     </message>

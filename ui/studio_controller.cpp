@@ -12,6 +12,7 @@
 #include <QUrl>
 #include <cmath>
 #include <exception>
+#include <utility>
 
 #include <QCoreApplication>
 #include <QFileInfo>
@@ -23,6 +24,7 @@
 #include "core/io/config.h"
 #include "core/runtime/image_export.h"
 #include "core/runtime/image_library.h"
+#include "core/util/device.h"
 #include "ui/gallery_image_provider.h"
 
 namespace papillon::ui {
@@ -136,19 +138,22 @@ void StudioController::loadModel(const QString& pathOrUrl) {
     Q_EMIT modelErrorChanged();
   }
   setStatus(tr("Loading %1…").arg(QDir(path).dirName()));
-  m_worker->loadModel(path);
+  m_worker->loadModel(path, m_computeDevice, m_precision);
 }
 
 void StudioController::onModelLoaded(const QVariantMap& info) {
   m_modelInfo = info;
   m_modelPath = m_pendingModelPath;
   m_modelLoading = false;
-  // The controls follow the model: its defaults replace the previous model's.
-  m_steps = info.value(QStringLiteral("defaultSteps")).toInt();
-  m_guidanceScale = info.value(QStringLiteral("defaultGuidance")).toDouble();
-  m_width = info.value(QStringLiteral("defaultWidth")).toInt();
-  m_height = info.value(QStringLiteral("defaultHeight")).toInt();
-  m_scheduler = info.value(QStringLiteral("defaultScheduler")).toString();
+  // The controls follow the model: its defaults replace the previous model's (not when the same
+  // model was only reloaded for another device or precision).
+  if (!std::exchange(m_keepControls, false)) {
+    m_steps = info.value(QStringLiteral("defaultSteps")).toInt();
+    m_guidanceScale = info.value(QStringLiteral("defaultGuidance")).toDouble();
+    m_width = info.value(QStringLiteral("defaultWidth")).toInt();
+    m_height = info.value(QStringLiteral("defaultHeight")).toInt();
+    m_scheduler = info.value(QStringLiteral("defaultScheduler")).toString();
+  }
   m_recentModels.removeAll(m_modelPath);
   m_recentModels.prepend(m_modelPath);
   while (m_recentModels.size() > kMaxRecentModels)
@@ -163,6 +168,7 @@ void StudioController::onModelLoaded(const QVariantMap& info) {
 
 void StudioController::onModelFailed(const QString& message) {
   m_modelLoading = false;
+  m_keepControls = false;
   m_modelError = message;
   Q_EMIT modelLoadingChanged();
   Q_EMIT modelErrorChanged();
@@ -538,6 +544,44 @@ void StudioController::setTheme(const QString& theme) {
   Q_EMIT settingsChanged();
 }
 
+void StudioController::setComputeDevice(const QString& device) {
+  if (device == m_computeDevice) return;
+  if (device != QLatin1String("auto") && device != QLatin1String("cpu") &&
+      device != QLatin1String("cuda")) {
+    return;
+  }
+  m_computeDevice = device;
+  QSettings().setValue(QStringLiteral("compute/device"), m_computeDevice);
+  Q_EMIT settingsChanged();
+  reloadForComputeSettings();
+}
+
+void StudioController::setPrecision(const QString& precision) {
+  if (precision == m_precision) return;
+  if (precision != QLatin1String("full") && precision != QLatin1String("half")) return;
+  m_precision = precision;
+  QSettings().setValue(QStringLiteral("compute/precision"), m_precision);
+  Q_EMIT settingsChanged();
+  reloadForComputeSettings();
+}
+
+bool StudioController::cudaAvailable() const {
+  static const bool available = papillon::cuda_available();
+  return available;
+}
+
+bool StudioController::cpuNativeBf16() const {
+  static const bool native = papillon::cpu_has_native_bf16();
+  return native;
+}
+
+void StudioController::reloadForComputeSettings() {
+  // The open model is loaded again on the new device / in the new dtype, after any running job.
+  if (m_modelPath.isEmpty() || m_modelLoading) return;
+  m_keepControls = true;
+  loadModel(m_modelPath);
+}
+
 void StudioController::loadSettings() {
   QSettings s;
   m_libraryFolder =
@@ -546,6 +590,15 @@ void StudioController::loadSettings() {
   m_fullPreviewEvery = s.value(QStringLiteral("generate/fullPreviewEvery"), 0).toInt();
   m_language = s.value(QStringLiteral("ui/language")).toString();
   m_theme = s.value(QStringLiteral("ui/theme"), m_theme).toString();
+  const QString device = s.value(QStringLiteral("compute/device"), m_computeDevice).toString();
+  if (device == QLatin1String("auto") || device == QLatin1String("cpu") ||
+      device == QLatin1String("cuda")) {
+    m_computeDevice = device;
+  }
+  const QString precision = s.value(QStringLiteral("compute/precision"), m_precision).toString();
+  if (precision == QLatin1String("full") || precision == QLatin1String("half")) {
+    m_precision = precision;
+  }
   s.beginGroup(QStringLiteral("generate"));
   m_prompt = s.value(QStringLiteral("prompt")).toString();
   m_negativePrompt = s.value(QStringLiteral("negativePrompt")).toString();

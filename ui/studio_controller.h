@@ -60,6 +60,13 @@ class StudioController : public QObject {
   Q_PROPERTY(int fullPreviewEvery MEMBER m_fullPreviewEvery NOTIFY settingsChanged)
   Q_PROPERTY(QString language READ language WRITE setLanguage NOTIFY settingsChanged)
   Q_PROPERTY(QString theme READ theme WRITE setTheme NOTIFY settingsChanged)
+  // Where models run: "auto" (CUDA where available), "cpu" or "cuda"; and in what precision:
+  // "full" (fp32, the same numbers as diffusers) or "half" (bf16 on the CPU, fp16 on a GPU).
+  // Changing either reloads the open model.
+  Q_PROPERTY(QString computeDevice READ computeDevice WRITE setComputeDevice NOTIFY settingsChanged)
+  Q_PROPERTY(QString precision READ precision WRITE setPrecision NOTIFY settingsChanged)
+  Q_PROPERTY(bool cudaAvailable READ cudaAvailable CONSTANT)
+  Q_PROPERTY(bool cpuNativeBf16 READ cpuNativeBf16 CONSTANT)
   Q_PROPERTY(bool historyLoading READ historyLoading NOTIFY historyLoadingChanged)
 
  public:
@@ -94,6 +101,12 @@ class StudioController : public QObject {
   void setLanguage(const QString& language);
   QString theme() const { return m_theme; }
   void setTheme(const QString& theme);
+  QString computeDevice() const { return m_computeDevice; }
+  void setComputeDevice(const QString& device);
+  QString precision() const { return m_precision; }
+  void setPrecision(const QString& precision);
+  bool cudaAvailable() const;
+  bool cpuNativeBf16() const;
   bool historyLoading() const { return m_historyLoading; }
 
   // Accepts a path or a file:// URL (from FolderDialog).
@@ -157,6 +170,7 @@ class StudioController : public QObject {
   void applyParameters(const QString& parametersJson);
   QList<int> targetRows(int currentRow) const;
   void loadSettings();
+  void reloadForComputeSettings();
   void saveParameters() const;
 
   GalleryModel m_gallery;
@@ -194,6 +208,9 @@ class StudioController : public QObject {
   int m_fullPreviewEvery = 0;
   QString m_language;  // "": the system's
   QString m_theme = QStringLiteral("system");
+  QString m_computeDevice = QStringLiteral("auto");
+  QString m_precision = QStringLiteral("full");
+  bool m_keepControls = false;  // a reload for new compute settings keeps the user's controls
   bool m_historyLoading = false;
   int m_historyGeneration = 0;  // a newer reload makes an older one's result stale
   QTimer m_saveTimer;           // persists the parameters shortly after they change

@@ -174,6 +174,9 @@ bool TrainController::start(bool resume) {
   job.sample_every = m_sampleEvery;
   job.checkpoint_every = m_checkpointEvery;
   job.resume = resume;
+  // Where models run is the window's setting (Settings › Run on), shared with generation.
+  job.device =
+      QSettings().value(QStringLiteral("compute/device"), QStringLiteral("auto")).toString();
   saveSettings();
   m_losses.clear();
   m_smoothed = 0;

@@ -12,6 +12,7 @@
 #include "core/pipelines/pipeline_stable_diffusion.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
+#include "core/util/device.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -40,6 +41,8 @@ class UnconditionalImagePipeline : public ImagePipeline {
     info_.default_scheduler = default_scheduler_;
     info_.schedulers = {"DDPMScheduler", "DDIMScheduler"};
     info_.parameters = pipeline_->parameter_count();
+    info_.device = target.device.str();
+    info_.dtype = dtype_name(target.dtype);
     read_papillon_json(folder);
   }
 
@@ -112,6 +115,7 @@ class UnconditionalImagePipeline : public ImagePipeline {
         }
       }
       if (null_class_ >= 0) p.guidance_scale = r.guidance_scale;
+      note_compute_target(info_, p);
       result.parameters.push_back(std::move(p));
     }
     return result;
@@ -198,6 +202,11 @@ class UnconditionalImagePipeline : public ImagePipeline {
 };
 
 }  // namespace
+
+void note_compute_target(const PipelineInfo& info, GenerationParameters& parameters) {
+  if (info.dtype != "fp32") parameters.extra["dtype"] = info.dtype;
+  if (info.device != "cpu") parameters.extra["device"] = info.device;
+}
 
 std::unique_ptr<ImagePipeline> load_pipeline(const std::string& dir, const ComputeTarget& target,
                                              const std::string& variant) {

@@ -34,6 +34,8 @@ struct PipelineInfo {
   std::vector<std::string> schedulers;   // class names that can be chosen
   std::vector<std::string> class_names;  // class-conditional models: the classes a prompt can name
   int64_t parameters = 0;
+  std::string device = "cpu";  // where it runs ("cpu", "cuda:0")
+  std::string dtype = "fp32";  // its compute dtype ("fp32", "fp16", "bf16")
 };
 
 struct GenerationRequest {
@@ -84,6 +86,10 @@ class ImagePipeline {
 
 // Opens a diffusers folder and builds the matching pipeline. Errors name the folder and the
 // problem.
+// Records a compute target other than fp32 on the CPU in an image's parameters (`extra` "dtype",
+// "device"), so that an image made in bf16 or on a GPU says so.
+void note_compute_target(const PipelineInfo& info, GenerationParameters& parameters);
+
 std::unique_ptr<ImagePipeline> load_pipeline(const std::string& dir, const ComputeTarget& target,
                                              const std::string& variant = "");
 

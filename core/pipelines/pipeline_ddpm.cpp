@@ -5,6 +5,7 @@
 #include "core/models/attention.h"
 #include "core/models/unet_2d.h"
 #include "core/schedulers/scheduler_factory.h"
+#include "core/util/device.h"
 #include "core/util/error.h"
 #include "core/util/random.h"
 
@@ -27,6 +28,7 @@ DDPMPipeline DDPMPipeline::load(const ModelFolder& folder, const PipelineLoadOpt
     throw Error(folder.dir + ": a " + folder.pipeline_class +
                 " folder, not an unconditional DDPMPipeline/DDIMPipeline folder");
   }
+  prepare_device(options.target);
   const auto& unet_info = folder.component("unet");
   if (unet_info.class_name != "UNet2DModel") {
     throw Error(folder.dir + ": unet is a " + unet_info.class_name + ", expected UNet2DModel");
@@ -112,7 +114,11 @@ UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request
   auto& unet = impl_->unet;
   auto& scheduler = *impl_->scheduler;
   const auto& target = impl_->target;
-  const auto options = torch::TensorOptions().dtype(target.dtype).device(target.device);
+  // The sample, the noise and the scheduler's arithmetic stay fp32 when the UNet runs in fp16 /
+  // bf16 (1000 DDPM steps rounded to bf16 would drift); only the model calls are reduced.
+  const bool reduced = target.dtype == torch::kHalf || target.dtype == torch::kBFloat16;
+  const auto options =
+      torch::TensorOptions().dtype(reduced ? torch::kFloat : target.dtype).device(target.device);
 
   at::Tensor class_labels;
   if (num_class_embeds() > 0) {
@@ -159,16 +165,17 @@ UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request
     if (control.cancel.cancelled()) throw Cancelled();
     const at::Tensor t = timesteps[i];
     const double t_value = t.item<double>();
-    const at::Tensor model_input = scheduler.scale_model_input(sample, t_value);
+    const at::Tensor model_input = scheduler.scale_model_input(sample, t_value).to(target.dtype);
     at::Tensor model_output;
     if (guided) {
       // One batched forward of [uncond; cond], as diffusers' guided pipelines.
       const at::Tensor both =
           unet->forward(torch::cat({model_input, model_input}), t.to(target.device), guided_labels);
-      const auto parts = both.chunk(2);
+      const auto parts = both.to(sample.scalar_type()).chunk(2);
       model_output = parts[0] + request.guidance_scale * (parts[1] - parts[0]);
     } else {
-      model_output = unet->forward(model_input, t.to(target.device), class_labels);
+      model_output =
+          unet->forward(model_input, t.to(target.device), class_labels).to(sample.scalar_type());
     }
     SchedulerStepOutput step = scheduler.step(model_output, t_value, sample, args);
     sample = step.prev_sample;

@@ -16,6 +16,7 @@
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
 #include "core/tokenizers/clip_tokenizer.h"
+#include "core/util/device.h"
 #include "core/util/error.h"
 #include "core/util/random.h"
 
@@ -31,7 +32,8 @@ struct StableDiffusionPipeline::Impl {
   std::unique_ptr<Scheduler> scheduler;
   Json scheduler_config;
   std::string default_scheduler;
-  ComputeTarget target;
+  ComputeTarget target;                        // the UNet's device and dtype
+  c10::ScalarType side_dtype = torch::kFloat;  // the text encoder's and the VAE's dtype
 };
 
 StableDiffusionPipeline::StableDiffusionPipeline() : impl_(std::make_unique<Impl>()) {}
@@ -69,6 +71,7 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const ModelFolder& folder,
     throw Error(folder.dir + "/model_index.json: _class_name is " + folder.pipeline_class +
                 ", not StableDiffusionPipeline");
   }
+  prepare_device(options.target);
   const auto& tokenizer_info =
       component_of_class(folder, "tokenizer", {"CLIPTokenizer", "CLIPTokenizerFast"});
   const auto& text_info = component_of_class(folder, "text_encoder", {"CLIPTextModel"});
@@ -85,11 +88,18 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const ModelFolder& folder,
     m.use_attention_mask = ConfigReader(read_json_file(text_config_path), text_config_path)
                                .get_bool("use_attention_mask", false);
   }
-  m.text_encoder = load_clip_text_model(text_info.dir, options.target.dtype, options.target.device);
+  // In fp16 / bf16 only the UNet, where the time goes, runs reduced. The text encoder runs once
+  // per prompt and the VAE once per image: in fp32 they cost ~0.1 s and ~2 s more on a CPU, and
+  // the VAE in bf16 turned large latents into visibly wrong pixels (tiny fixture: 0.9 of 1.5).
+  const c10::ScalarType side_dtype =
+      options.target.dtype == torch::kHalf || options.target.dtype == torch::kBFloat16
+          ? torch::kFloat
+          : options.target.dtype;
+  m.text_encoder = load_clip_text_model(text_info.dir, side_dtype, options.target.device);
   m.unet = load_unet_2d_condition_model(unet_info.dir, options.variant, options.target.dtype,
                                         options.target.device);
-  m.vae = load_autoencoder_kl(vae_info.dir, options.variant, options.target.dtype,
-                              options.target.device);
+  m.vae = load_autoencoder_kl(vae_info.dir, options.variant, side_dtype, options.target.device);
+  m.side_dtype = side_dtype;
 
   // The components must fit together.
   const auto& uc = m.unet->config();
@@ -282,6 +292,11 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
   auto& scheduler = *m.scheduler;
   const auto& target = m.target;
   const auto options = torch::TensorOptions().dtype(target.dtype).device(target.device);
+  // Latents, noise and the scheduler's arithmetic stay fp32 when the models run in fp16 / bf16:
+  // only the model calls are reduced. The noise is then the same draw as an fp32 run's, and 25
+  // DPM-Solver steps in bf16 would otherwise drift by a quarter of the image range.
+  const bool reduced = target.dtype == torch::kHalf || target.dtype == torch::kBFloat16;
+  const auto latent_options = reduced ? options.dtype(torch::kFloat) : options;
 
   // check_inputs
   const int64_t height = request.height > 0 ? request.height : default_height();
@@ -334,9 +349,9 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
       throw Error("the given latents have shape " + c10::str(request.latents.sizes()) +
                   ", expected " + c10::str(at::IntArrayRef(shape)));
     }
-    latents = request.latents.to(options);
+    latents = request.latents.to(latent_options);
   } else {
-    latents = generators.randn(shape, options);
+    latents = generators.randn(shape, latent_options);
   }
   latents = latents * scheduler.init_noise_sigma();
   out.latents_init = latents.to(torch::kCPU, torch::kFloat);
@@ -358,8 +373,9 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
     const double t_value = t.item<double>();
     at::Tensor model_input = guidance ? torch::cat({latents, latents}) : latents;
     model_input = scheduler.scale_model_input(model_input, t_value);
-    const at::Tensor unet_out =
-        unet->forward(model_input, t.to(target.device), encoder_hidden_states, {}, timestep_cond);
+    const at::Tensor unet_out = unet->forward(model_input.to(target.dtype), t.to(target.device),
+                                              encoder_hidden_states, {}, timestep_cond)
+                                    .to(latents.scalar_type());
     if (request.on_unet_call) request.on_unet_call(i, model_input, unet_out);
     at::Tensor noise_pred = unet_out;
     if (guidance) {
@@ -398,14 +414,15 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
         "the UNet produced NaN or infinite latents (a numerical overflow, e.g. in fp16); "
         "try --dtype fp32, another scheduler or a lower guidance scale");
   }
-  const at::Tensor decoded = m.vae->decode(latents / m.vae->config().scaling_factor);
+  const at::Tensor decoded =
+      m.vae->decode((latents / m.vae->config().scaling_factor).to(m.side_dtype));
   out.decoded = decoded.to(torch::kCPU, torch::kFloat);
   if (!torch::isfinite(out.decoded).all().item<bool>()) {
     // The latents were finite: the VAE decoder overflowed (SD's VAE is known to in fp16; diffusers
     // upcasts it when its config says force_upcast).
     throw Error(
         std::string("the VAE decoder produced NaN or infinite values (a numerical overflow") +
-        (target.dtype == torch::kFloat ? "" : " in " + dtype_name(target.dtype)) +
+        (m.side_dtype == torch::kFloat ? "" : " in " + dtype_name(m.side_dtype)) +
         "); upcast the VAE: run it in fp32 (--dtype fp32) or use a VAE fixed for fp16");
   }
   out.images = (out.decoded / 2 + 0.5).clamp(0, 1);
@@ -414,7 +431,8 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
 
 at::Tensor StableDiffusionPipeline::decode_latents(const at::Tensor& latents) const {
   Impl& m = *impl_;  // the modules' forward is not const
-  const at::Tensor decoded = m.vae->decode(latents / m.vae->config().scaling_factor);
+  const at::Tensor decoded =
+      m.vae->decode((latents / m.vae->config().scaling_factor).to(m.target.device, m.side_dtype));
   return (decoded.to(torch::kCPU, torch::kFloat) / 2 + 0.5).clamp(0, 1);
 }
 
@@ -455,6 +473,8 @@ class StableDiffusionImagePipeline : public ImagePipeline {
     info_.pipeline_class = folder.pipeline_class;
     info_.model_name = folder.name;
     info_.model_dir = folder.dir;
+    info_.device = target.device.str();
+    info_.dtype = dtype_name(target.dtype);
     info_.takes_prompt = true;
     info_.takes_negative_prompt = true;
     info_.takes_guidance = true;
@@ -542,6 +562,7 @@ class StableDiffusionImagePipeline : public ImagePipeline {
       if (r.plain_prompt) p.extra["plain_prompt"] = true;
       if (r.latents.defined()) p.extra["init_latents"] = true;
       if (r.guidance_rescale > 0) p.extra["guidance_rescale"] = r.guidance_rescale;
+      note_compute_target(info_, p);
       result.parameters.push_back(std::move(p));
     }
     return result;

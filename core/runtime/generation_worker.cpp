@@ -66,6 +66,8 @@ QVariantMap info_to_map(const PipelineInfo& info) {
       {QStringLiteral("classNames"), to_string_list(info.class_names)},
       {QStringLiteral("parameters"), static_cast<double>(info.parameters)},
       {QStringLiteral("components"), components_of(info.model_dir)},
+      {QStringLiteral("device"), QString::fromStdString(info.device)},
+      {QStringLiteral("dtype"), QString::fromStdString(info.dtype)},
   };
 }
 
@@ -108,11 +110,14 @@ GenerationWorker::~GenerationWorker() {
   d_->pipeline.reset();
 }
 
-void GenerationWorker::loadModel(const QString& dir) {
-  QMetaObject::invokeMethod(d_->context, [this, dir] {
+void GenerationWorker::loadModel(const QString& dir, const QString& device,
+                                 const QString& precision) {
+  QMetaObject::invokeMethod(d_->context, [this, dir, device, precision] {
     c10::InferenceMode inference;
     try {
-      auto pipeline = load_pipeline(dir.toStdString(), ComputeTarget{});
+      const ComputeTarget target =
+          resolve_compute_target(device.toStdString(), precision.toStdString());
+      auto pipeline = load_pipeline(dir.toStdString(), target);
       d_->pipeline = std::move(pipeline);
       Q_EMIT modelLoaded(info_to_map(d_->pipeline->info()));
     } catch (const std::exception& e) {

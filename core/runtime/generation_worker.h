@@ -43,7 +43,9 @@ class GenerationWorker : public QObject {
 
   // All of these return at once; the work happens on the worker thread.
   // Loads a diffusers folder (after the running job); modelLoaded or modelFailed follows.
-  void loadModel(const QString& dir);
+  // device: "auto", "cpu" or "cuda"; precision: "full" or "half" (resolve_compute_target).
+  void loadModel(const QString& dir, const QString& device = QStringLiteral("cpu"),
+                 const QString& precision = QStringLiteral("full"));
   // Queues a job; jobStarted / progress / preview / imageFinished / jobFinished follow.
   void enqueue(const GenerationJob& job);
   // Stops the running job at the next step (jobCancelled follows). Queued jobs stay.

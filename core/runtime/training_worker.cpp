@@ -15,6 +15,7 @@
 #include "core/training/dataset.h"
 #include "core/training/trainer.h"
 #include "core/util/cancel.h"
+#include "core/util/device.h"
 #include "core/util/environment.h"
 #include "core/util/error.h"
 
@@ -44,6 +45,9 @@ TrainerConfig config_of(const TrainingJob& job) {
     c.seed = job.seed;
   }
   c.output_dir = out;
+  // The device may change on resume (the random draws do not depend on it); fp32 always.
+  c.device =
+      resolve_compute_target(job.device.toStdString(), "full").device.is_cuda() ? "cuda" : "cpu";
   c.sample_every = job.sample_every;
   c.checkpoint_every = job.checkpoint_every;
   return c;

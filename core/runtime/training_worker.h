@@ -25,9 +25,10 @@ struct TrainingJob {
   double learning_rate = 1e-4;
   qint64 warmup_steps = 500;
   quint64 seed = 0;
-  qint64 sample_every = 200;      // 0: only at the end
-  qint64 checkpoint_every = 500;  // 0: only at the end (and on stop)
-  bool resume = false;            // continue <output_dir>/checkpoint (its settings win)
+  qint64 sample_every = 200;               // 0: only at the end
+  qint64 checkpoint_every = 500;           // 0: only at the end (and on stop)
+  bool resume = false;                     // continue <output_dir>/checkpoint (its settings win)
+  QString device = QStringLiteral("cpu");  // "auto" (CUDA where available), "cpu" or "cuda"
 };
 
 class TrainingWorker : public QObject {

@@ -8,6 +8,8 @@
 
 #include "core/io/safetensors.h"
 #include "core/runtime/png_io.h"
+#include "core/util/device.h"
+#include "core/util/error.h"
 #include "tests/common/fixtures.h"
 
 using namespace papillon;
@@ -107,6 +109,80 @@ class TestCliSD : public QObject {
                  params.contains("Sampler: ") && params.contains("Seed: 0") &&
                  params.contains("Size: 64x64") && params.contains("Model: sd_tiny"),
              qPrintable(params));
+  }
+
+  // --precision half: the UNet in bf16 on the CPU, within the bound of docs/performance.md
+  // (image 0.04 at most, 0.005 on average, against diffusers' fp32 run), and the PNG says bf16.
+  void half_precision_on_the_cpu() {
+    const std::string name = "sd_pndm_cfg_neg_10steps_seed0";
+    const Json meta = test::fixture_json("pipeline_runs/" + name + "/meta.json");
+    const auto run =
+        SafetensorsFile::open(test::fixture_path("pipeline_runs/" + name + "/run.safetensors"));
+    const Json& kw = meta["call_kwargs"];
+    const std::string dir = test::temp_dir("cli-sd-half");
+    const QString grid = QString::fromStdString(dir + "/grid.png");
+    const QString dump = QString::fromStdString(dir + "/out.safetensors");
+    const QStringList common = {"--model",    fixture("pipelines/sd_tiny"),
+                                "--prompt",   q(kw["prompt"][0]),
+                                "--prompt",   q(kw["prompt"][1]),
+                                "--negative", q(kw["negative_prompt"][0]),
+                                "--negative", q(kw["negative_prompt"][1]),
+                                "--steps",    "10",
+                                "--seed",     "0",
+                                "--threads",  "1",
+                                "--quiet"};
+    const auto r = run_cli(QStringList{"generate", "--device", "auto", "--precision", "half",
+                                       "--out", grid, "--dump", dump} +
+                           common);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const at::Tensor diff = (SafetensorsFile::open(dump.toStdString()).get("images") -
+                             run.get("image").permute({0, 3, 1, 2}))
+                                .abs();
+    QVERIFY2(diff.max().item<double>() <= 0.04,
+             qPrintable(QString::number(diff.max().item<double>())));
+    QVERIFY2(diff.mean().item<double>() <= 0.005,
+             qPrintable(QString::number(diff.mean().item<double>())));
+    const Json params = Json::parse(read_png_text(grid.toStdString()).at("papillon"));
+    QCOMPARE(params["extra"].value("dtype", std::string()), std::string("bf16"));
+
+    const auto both = run_cli(
+        QStringList{"generate", "--precision", "half", "--dtype", "bf16", "--out", grid} + common);
+    QCOMPARE(both.code, 1);
+    QVERIFY2(both.err.contains("--precision or --dtype"), qPrintable(both.err));
+    const auto unknown =
+        run_cli(QStringList{"generate", "--precision", "quarter", "--out", grid} + common);
+    QCOMPARE(unknown.code, 1);
+    QVERIFY2(unknown.err.contains("full or half"), qPrintable(unknown.err));
+  }
+
+  // The device and precision settings resolve as the window and the CLI describe them.
+  void compute_settings_resolve() {
+    const ComputeTarget full = resolve_compute_target("cpu", "full");
+    QVERIFY(full.device.is_cpu() && full.dtype == at::kFloat);
+    const ComputeTarget half = resolve_compute_target("cpu", "half");
+    QVERIFY(half.device.is_cpu() && half.dtype == at::kBFloat16);
+    const ComputeTarget automatic = resolve_compute_target("auto", "half");
+    QCOMPARE(automatic.device.is_cuda(), cuda_available());
+    QCOMPARE(automatic.dtype, cuda_available() ? at::kHalf : at::kBFloat16);
+    QVERIFY_THROWS_EXCEPTION(Error, resolve_compute_target("tpu", "full"));
+    QVERIFY_THROWS_EXCEPTION(Error, resolve_compute_target("cpu", "fp8"));
+    if (!cuda_available()) {
+      try {
+        resolve_compute_target("cuda", "full");
+        QFAIL("cuda without a GPU must be refused");
+      } catch (const Error& e) {
+        QVERIFY2(QString(e.what()).contains("no CUDA support or no GPU"), e.what());
+      }
+    }
+#if defined(__linux__) && defined(__x86_64__)
+    // cpuid against what the kernel reports.
+    QFile cpuinfo("/proc/cpuinfo");
+    QVERIFY(cpuinfo.open(QIODevice::ReadOnly | QIODevice::Text));
+    const QString flags = QString::fromLatin1(cpuinfo.readAll());
+    const bool listed =
+        flags.contains(QLatin1String(" avx512_bf16")) || flags.contains(QLatin1String(" amx_bf16"));
+    QCOMPARE(cpu_has_native_bf16(), listed);
+#endif
   }
 
   // diffusers' latents= argument and two images per prompt.

@@ -1,4 +1,5 @@
-// DDPMPipeline / DDIMPipeline against diffusers runs from seeds (fixtures/pipeline_runs/ddpm_*, ddim_*).
+// DDPMPipeline / DDIMPipeline against diffusers runs from seeds (fixtures/pipeline_runs/ddpm_*,
+// ddim_*).
 #include <torch/torch.h>
 
 #include <QtTest>
@@ -9,32 +10,17 @@
 #include "core/util/error.h"
 #include "core/util/random.h"
 #include "tests/common/fixtures.h"
+#include "tests/common/pipeline_runs.h"
 
 using namespace papillon;
 
 namespace {
 
-struct Run {
-  Json meta;
-  SafetensorsFile tensors;
-};
-
-Run load_run(const std::string& name) {
-  return {test::fixture_json("pipeline_runs/" + name + "/meta.json"),
-          SafetensorsFile::open(test::fixture_path("pipeline_runs/" + name + "/run.safetensors"))};
-}
+using test::load_run;
+using test::Run;
 
 DDPMPipeline load_pipeline(const Run& run) {
-  PipelineLoadOptions options;
-  const std::string cls = run.meta["scheduler_class"].get<std::string>();
-  options.scheduler = cls;
-  // The run's scheduler config as diffusers resolved it (e.g. DDIM with clip_sample=False).
-  const Json& resolved = run.meta["scheduler_config_resolved"];
-  for (auto it = resolved.begin(); it != resolved.end(); ++it) {
-    if (!it.key().empty() && it.key()[0] != '_') options.scheduler_overrides[it.key()] = it.value();
-  }
-  const auto folder = open_model_folder(test::fixture_path(run.meta["pipeline_dir"].get<std::string>()));
-  return DDPMPipeline::load(folder, options);
+  return test::load_ddpm_pipeline(run);
 }
 
 }  // namespace
@@ -63,17 +49,7 @@ class TestPipelineDDPM : public QObject {
     QFETCH(QString, name);
     const Run run = load_run(name.toStdString());
     DDPMPipeline pipeline = load_pipeline(run);
-    UnconditionalRequest request;
-    request.batch_size = run.meta["call_kwargs"]["batch_size"].get<int64_t>();
-    request.num_inference_steps = run.meta["call_kwargs"]["num_inference_steps"].get<int64_t>();
-    if (run.meta["call_kwargs"].contains("eta")) {
-      request.eta = run.meta["call_kwargs"]["eta"].get<double>();
-    }
-    // "generator=torch.Generator('cpu').manual_seed(S)" — the seed is in the run name.
-    const std::string call = run.meta["call"].get<std::string>();
-    const auto pos = call.find("manual_seed(");
-    QVERIFY(pos != std::string::npos);
-    request.seed = std::stoull(call.substr(pos + 12));
+    const UnconditionalRequest request = test::ddpm_request_of(run);
 
     std::map<int, at::Tensor> inputs;  // the sample entering step i
     RunControl control;
@@ -85,7 +61,8 @@ class TestPipelineDDPM : public QObject {
     // Timesteps exactly.
     const auto& expected_t = run.meta["timesteps"];
     QCOMPARE(out.timesteps.size(), expected_t.size());
-    for (size_t i = 0; i < expected_t.size(); ++i) QCOMPARE(out.timesteps[i], expected_t[i].get<double>());
+    for (size_t i = 0; i < expected_t.size(); ++i)
+      QCOMPARE(out.timesteps[i], expected_t[i].get<double>());
 
     const auto final_expected = run.tensors.get("final_sample");
     const double scale = std::max(1.0, final_expected.abs().max().item<double>());
@@ -160,13 +137,15 @@ class TestPipelineDDPM : public QObject {
 
   void wrong_folders_are_clear_errors() {
     QVERIFY_THROWS_EXCEPTION(Error, open_model_folder("/nonexistent/folder"));
-    QVERIFY_THROWS_EXCEPTION(Error, open_model_folder(test::fixture_path("pipelines/ddpm_tiny/unet")));
+    QVERIFY_THROWS_EXCEPTION(Error,
+                             open_model_folder(test::fixture_path("pipelines/ddpm_tiny/unet")));
     const auto sd = open_model_folder(test::fixture_path("pipelines/sd_tiny"));
     QVERIFY_THROWS_EXCEPTION(Error, DDPMPipeline::load(sd, {}));
     try {
       DDPMPipeline::load(sd, {});
     } catch (const Error& e) {
-      QVERIFY2(std::string(e.what()).find("StableDiffusionPipeline") != std::string::npos, e.what());
+      QVERIFY2(std::string(e.what()).find("StableDiffusionPipeline") != std::string::npos,
+               e.what());
     }
   }
 };

@@ -19,89 +19,23 @@
 #include "core/util/error.h"
 #include "core/util/random.h"
 #include "tests/common/fixtures.h"
+#include "tests/common/pipeline_runs.h"
 
 using namespace papillon;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  std::string name;
-  Json meta;
-  SafetensorsFile tensors;
-};
-
-Run load_run(const std::string& name) {
-  return {name, test::fixture_json("pipeline_runs/" + name + "/meta.json"),
-          SafetensorsFile::open(test::fixture_path("pipeline_runs/" + name + "/run.safetensors"))};
-}
+using test::from_config_overrides;
+using test::load_run;
+using test::Run;
 
 std::vector<std::string> sd_runs() {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(test::fixture_path("pipeline_runs"))) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind("sd_", 0) == 0) names.push_back(n);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return test::run_names("sd_");
 }
 
-std::vector<std::string> strings_of(const Json& j) {
-  if (j.is_string()) return {j.get<std::string>()};
-  return j.get<std::vector<std::string>>();
-}
-
-// The keyword arguments of `Cls.from_config(pipe.scheduler.config, **{...})` in meta["call"]
-// (a Python dict literal of plain values).
-Json from_config_overrides(const std::string& call) {
-  const auto pos = call.find("**{");
-  if (pos == std::string::npos) return Json::object();
-  const auto end = call.find('}', pos);
-  std::string text = call.substr(pos + 2, end - pos - 1);
-  for (auto& c : text)
-    if (c == '\'') c = '"';
-  for (const auto& [py, js] : {std::pair<std::string, std::string>{"True", "true"},
-                               {"False", "false"},
-                               {"None", "null"}}) {
-    for (size_t p = text.find(py); p != std::string::npos; p = text.find(py, p))
-      text.replace(p, py.size(), js);
-  }
-  return Json::parse(text);
-}
-
-// The request a fixture run made, plus the generator it used.
 StableDiffusionRequest request_of(const Run& run) {
-  const Json& kw = run.meta["call_kwargs"];
-  StableDiffusionRequest r;
-  r.prompts = strings_of(kw["prompt"]);
-  if (kw.contains("negative_prompt")) r.negative_prompts = strings_of(kw["negative_prompt"]);
-  r.guidance_scale = kw.value("guidance_scale", 7.5);
-  r.num_inference_steps = kw.value("num_inference_steps", 50);
-  r.num_images_per_prompt = kw.value("num_images_per_prompt", 1);
-  r.height = kw.value("height", 0);
-  r.width = kw.value("width", 0);
-  r.eta = kw.value("eta", 0.0);
-  r.plain_prompt = true;  // diffusers takes the text literally
-  const Json& g = run.meta["generator"];
-  if (g.is_null()) {
-    r.latents = run.tensors.get("latents_given");
-  } else {
-    const std::string text = g.get<std::string>();
-    const auto list = text.find("for s in [");
-    if (list != std::string::npos) {
-      const auto end = text.find(']', list);
-      const std::string items = text.substr(list + 10, end - list - 10);
-      for (size_t p = 0; p < items.size();) {
-        size_t q = items.find(',', p);
-        if (q == std::string::npos) q = items.size();
-        r.seeds.push_back(std::stoull(items.substr(p, q - p)));
-        p = q + 1;
-      }
-    } else {
-      r.seed = std::stoull(text.substr(text.find("manual_seed(") + 12));
-    }
-  }
-  return r;
+  return test::sd_request_of(run);
 }
 
 std::string sd_dir() {
@@ -226,6 +160,23 @@ class TestPipelineStableDiffusion : public QObject {
     check(out.images.permute({0, 2, 3, 1}), "image", 1e-3, 0.0, "image");
     qInfo("%s: max |diff| embeds %.2e, latents %.2e, steps %.2e, decoded/image %.2e",
           run.name.c_str(), worst["embeds"], worst["latents"], worst["steps"], worst["image"]);
+  }
+
+  // An image made in half precision says so in its parameters (the numbers themselves are checked
+  // against the fixtures by tests/device/device_fixtures.cpp, on the CPU here and on a GPU there).
+  void half_precision_images_say_so() {
+    const ComputeTarget bf16{c10::Device(c10::kCPU), at::kBFloat16};
+    auto image_pipeline = load_pipeline(sd_dir(), bf16);
+    QCOMPARE(image_pipeline->info().dtype, std::string("bf16"));
+    QCOMPARE(image_pipeline->info().device, std::string("cpu"));
+    GenerationRequest request;
+    request.prompts = {"a cat"};
+    request.steps = 2;
+    const GenerationResult result = image_pipeline->generate(request, {});
+    QCOMPARE(result.parameters.at(0).extra.value("dtype", std::string()), std::string("bf16"));
+    QVERIFY(!result.parameters.at(0).extra.contains("device"));
+    auto fp32_pipeline = load_pipeline(sd_dir(), ComputeTarget{});
+    QVERIFY(!fp32_pipeline->generate(request, {}).parameters.at(0).extra.contains("dtype"));
   }
 
   // The common interface (what the CLI and the window use) gives the same images.

@@ -10,6 +10,7 @@
 #include "core/runtime/training_data.h"
 #include "core/runtime/training_worker.h"
 #include "core/training/trainer.h"
+#include "core/util/device.h"
 #include "tests/common/fixtures.h"
 #include "tests/common/signal_recorder.h"
 
@@ -77,7 +78,9 @@ class TestTrainingWorker : public QObject {
     test::SignalRecorder checkpoints(&worker, &TrainingWorker::checkpointSaved);
     test::SignalRecorder finished(&worker, &TrainingWorker::finished);
     test::SignalRecorder failed(&worker, &TrainingWorker::failed);
-    worker.start(tiny_job(data, out, 7));
+    TrainingJob on_auto = tiny_job(data, out, 7);
+    on_auto.device = QStringLiteral("auto");  // the window's default: the CPU without CUDA
+    worker.start(on_auto);
     QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kTimeoutMs);
     QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
     QVERIFY(!worker.isRunning());
@@ -206,6 +209,14 @@ class TestTrainingWorker : public QObject {
     worker.start(odd);
     QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 2, kTimeoutMs);
     QVERIFY(failed.at(1).at(0).toString().contains("multiple of 4"));
+    if (!papillon::cuda_available()) {
+      TrainingJob gpu = tiny_job(make_image_folder("train_worker_gpu_data"), out + "/gpu", 10);
+      gpu.device = QStringLiteral("cuda");  // the window's "Run on: GPU" without a GPU
+      worker.start(gpu);
+      QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 3, kTimeoutMs);
+      QVERIFY2(failed.at(2).at(0).toString().contains("CUDA"),
+               qPrintable(failed.at(2).at(0).toString()));
+    }
   }
 };
 

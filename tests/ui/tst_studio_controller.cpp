@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/runtime/png_io.h"
+#include "core/util/device.h"
 #include "tests/common/fixtures.h"
 #include "ui/gallery_model.h"
 #include "ui/studio_controller.h"
@@ -214,6 +215,50 @@ class TestStudioController : public QObject {
     c.setTheme("system");
     c.setProperty("fullPreviewEvery", 0);
     c.setProperty("randomSeed", true);
+  }
+
+  // Device and precision: a change reloads the open model in the new dtype, keeps the user's
+  // controls and persists; a device that is not there is a readable error that keeps the model.
+  void compute_settings_reload_the_model() {
+    const bool cuda = papillon::cuda_available();
+    {
+      StudioController c(nullptr);
+      QCOMPARE(c.computeDevice(), QString("auto"));
+      QCOMPARE(c.precision(), QString("full"));
+      QVERIFY(load(c));
+      QCOMPARE(c.modelInfo().value("dtype").toString(), QString("fp32"));
+      QCOMPARE(c.modelInfo().value("device").toString().startsWith("cuda"), cuda);
+      c.setProperty("steps", 7);
+      QSignalSpy changed(&c, &StudioController::modelChanged);
+      c.setPrecision("half");
+      QVERIFY(changed.wait(kTimeoutMs));
+      QCOMPARE(c.modelInfo().value("dtype").toString(), QString(cuda ? "fp16" : "bf16"));
+      QCOMPARE(c.property("steps").toInt(), 7);
+      QVERIFY(run_job(c, 1, 2, 5));
+      c.setPrecision("quarter");  // not a precision: ignored
+      QCOMPARE(c.precision(), QString("half"));
+    }
+    StudioController c(nullptr);
+    QCOMPARE(c.precision(), QString("half"));  // persisted
+    QVERIFY(load(c));
+    QCOMPARE(c.modelInfo().value("dtype").toString(), QString(cuda ? "fp16" : "bf16"));
+    QSignalSpy changed(&c, &StudioController::modelChanged);
+    c.setComputeDevice("cpu");
+    QVERIFY(changed.wait(kTimeoutMs));
+    QCOMPARE(c.modelInfo().value("device").toString(), QString("cpu"));
+    QCOMPARE(c.modelInfo().value("dtype").toString(), QString("bf16"));
+    c.setPrecision("full");
+    QVERIFY(changed.wait(kTimeoutMs));
+    QCOMPARE(c.modelInfo().value("dtype").toString(), QString("fp32"));
+    if (!cuda) {
+      QSignalSpy error(&c, &StudioController::modelErrorChanged);
+      c.setComputeDevice("cuda");
+      QVERIFY(error.wait(kTimeoutMs));
+      QVERIFY2(c.modelError().contains("CUDA"), qPrintable(c.modelError()));
+      QVERIFY(c.modelReady());  // the CPU model is still there
+      QVERIFY(run_job(c, 1, 2, 6));
+    }
+    c.setComputeDevice("auto");
   }
 
   void a_dropped_png_restores_its_parameters() {

@@ -66,9 +66,10 @@ ToolBar {
                 visible: StudioController.modelReady
                 text: {
                     const info = StudioController.modelInfo
-                    return qsTr("%1 · %2 × %3 · %4 M parameters")
+                    const where = (info.device || "cpu").startsWith("cuda") ? qsTr("GPU") : qsTr("CPU")
+                    return qsTr("%1 · %2 × %3 · %4 M parameters · %5 %6")
                         .arg(info.pipelineClass).arg(info.defaultWidth).arg(info.defaultHeight)
-                        .arg((info.parameters / 1e6).toFixed(1))
+                        .arg((info.parameters / 1e6).toFixed(1)).arg(where).arg(info.dtype || "fp32")
                 }
                 opacity: 0.75
                 HoverHandler { id: infoHover }

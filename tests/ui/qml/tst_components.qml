@@ -4,7 +4,8 @@ import QtTest
 import Papillon
 
 // The small building blocks: SliderSpin keeps slider, spin box and value in step; the grid
-// options dialog reports what the user chose.
+// options dialog reports what the user chose; the settings dialog sets where and in what
+// precision models run.
 Item {
     id: root
     width: 600
@@ -17,6 +18,10 @@ Item {
     Component {
         id: gridOptionsComponent
         GridOptionsDialog {}
+    }
+    Component {
+        id: settingsComponent
+        SettingsDialog {}
     }
 
     TestCase {
@@ -77,6 +82,48 @@ Item {
             compare(dialog.selectedOnly, true)
             dialog.hasSelection = false
             compare(dialog.selectedOnly, false)
+        }
+    }
+
+    TestCase {
+        name: "SettingsDialog"
+        when: windowShown
+
+        function findByName(item, name) {
+            if (item.objectName === name) return item
+            for (let i = 0; i < item.children.length; ++i) {
+                const found = findByName(item.children[i], name)
+                if (found) return found
+            }
+            return null
+        }
+
+        function test_device_and_precision_follow_the_controller() {
+            const dialog = createTemporaryObject(settingsComponent, root)
+            dialog.open()
+            tryCompare(dialog, "opened", true)
+            const device = findByName(dialog.contentItem, "deviceBox")
+            const precision = findByName(dialog.contentItem, "precisionBox")
+            verify(device && precision)
+            compare(device.count, 3)
+            compare(precision.count, 2)
+            compare(device.currentIndex, 0)     // automatic
+            compare(precision.currentIndex, 0)  // full
+            precision.activated(1)
+            compare(StudioController.precision, "half")
+            compare(precision.currentIndex, 1)
+            device.activated(1)
+            compare(StudioController.computeDevice, "cpu")
+            if (!StudioController.cudaAvailable) {
+                device.activated(2)  // offered as "not available": nothing changes
+                compare(StudioController.computeDevice, "cpu")
+                compare(device.currentIndex, 1)
+            }
+            StudioController.computeDevice = "auto"
+            StudioController.precision = "full"
+            compare(device.currentIndex, 0)
+            compare(precision.currentIndex, 0)
+            dialog.close()
         }
     }
 }
