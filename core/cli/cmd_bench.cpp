@@ -170,6 +170,7 @@ int bench_sd(const Args& args) {
   const int64_t iters = args.get_int("iters", 1, 0, 1000);
   set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
   g_target = make_compute_target(args.get_or("device", "cpu"), args.get_or("dtype", "fp32"));
+  prepare_device(g_target);  // fp32 on CUDA without TF32, as the pipelines run it
   c10::InferenceMode inference;
   torch::manual_seed(0);
   const double sgemm = measure_sgemm_gflops();
@@ -385,6 +386,7 @@ int bench_unet2d(const Args& args) {
   const int64_t steps = args.has("full") ? 1000 : args.get_int("steps", 10, 1, 1000);
   set_thread_count(static_cast<int>(args.get_int("threads", 0, 0, 1024)));
   g_target = make_compute_target(args.get_or("device", "cpu"), args.get_or("dtype", "fp32"));
+  prepare_device(g_target);  // fp32 on CUDA without TF32, as the pipelines run it
   c10::InferenceMode inference;
   torch::manual_seed(0);
 

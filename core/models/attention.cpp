@@ -1,11 +1,18 @@
 #include "core/models/attention.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/util/error.h"
+
+// LibTorch 2.1+ has fused attention with a scale argument (scaled_dot_product_attention).
+#if defined(TORCH_VERSION_MAJOR) && \
+    (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
+#define PAPILLON_HAVE_SDPA 1
+#endif
 
 namespace papillon {
 
@@ -99,6 +106,16 @@ at::Tensor AttentionImpl::prepare_attention_mask(const at::Tensor& mask, int64_t
 
 at::Tensor AttentionImpl::attend(const at::Tensor& query_in, const at::Tensor& key_in,
                                  const at::Tensor& value, const at::Tensor& mask) const {
+#ifdef PAPILLON_HAVE_SDPA
+  // On a GPU: LibTorch's fused attention (flash / memory-efficient kernels), as diffusers'
+  // AttnProcessor2_0 does. No score matrix in memory; the kernels accumulate in fp32.
+  if (query_in.is_cuda()) {
+    c10::optional<at::Tensor> attn_mask;
+    if (mask.defined()) attn_mask = mask.to(query_in.scalar_type());
+    return at::scaled_dot_product_attention(query_in, key_in, value, attn_mask, /*dropout_p=*/0.0,
+                                            /*is_causal=*/false, scale_);
+  }
+#endif
   const auto dtype = query_in.scalar_type();
   at::Tensor query = query_in;
   at::Tensor key = key_in;
