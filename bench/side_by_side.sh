@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side: Python diffusers (bench/python/diffusers_bench.py) against `papillon-cli bench`,
-# same machine, same run, same thread count, same shapes, random weights, fp32.
+# same machine, same run, same thread count, same shapes, random weights, fp32 (or DTYPE).
 #
 #   bench/side_by_side.sh [PAPILLON_CLI] [OUT_DIR]
 #
@@ -13,6 +13,8 @@
 #   THREADS       intra-op threads on both sides (default 2)
 #   UNET2D_ITERS  timed butterflies forwards after one warm-up (default 3)
 #   SD_ITERS      timed SD 1.5 UNet steps after one warm-up (default 1)
+#   DTYPE         fp32 (default) or bf16: the compute dtype on both sides
+#   SETTINGS      the BLAS settings to run (default "default SkylakeX")
 #
 # Two BLAS settings, each running Papillon then Python per model, so the calls interleave
 # (ours, theirs, ours, theirs) and machine load falls on both alike:
@@ -32,6 +34,8 @@ python="${PYTHON:-/usr/bin/python3}"
 threads="${THREADS:-2}"
 unet2d_iters="${UNET2D_ITERS:-3}"
 sd_iters="${SD_ITERS:-1}"
+dtype="${DTYPE:-fp32}"
+settings="${SETTINGS:-default SkylakeX}"
 mkdir -p "$out"
 
 [ -x "$cli" ] || { echo "no papillon-cli at $cli" >&2; exit 1; }
@@ -48,7 +52,7 @@ run() {  # run NAME ENV... -- CMD...
   env "${envs[@]}" "$@" | json_only > "$out/$name.json"
 }
 
-for setting in default SkylakeX; do
+for setting in $settings; do
   if [ "$setting" = default ]; then
     blas=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
   else
@@ -56,19 +60,20 @@ for setting in default SkylakeX; do
   fi
   run "$setting-papillon-unet2d" "${blas[@]}" -- "$cli" bench unet2d \
     --config "$repo/bench/configs/ddpm-butterflies-32px" --threads "$threads" \
-    --iters "$unet2d_iters" --steps 1 --json
+    --iters "$unet2d_iters" --steps 1 --dtype "$dtype" --json
   run "$setting-python-unet2d" "${blas[@]}" -- "$python" "$here/python/diffusers_bench.py" unet2d \
-    --config "$repo/bench/configs/ddpm-butterflies-32px" --threads "$threads" --iters "$unet2d_iters"
+    --config "$repo/bench/configs/ddpm-butterflies-32px" --threads "$threads" --iters "$unet2d_iters" --dtype "$dtype"
   run "$setting-papillon-sd" "${blas[@]}" -- "$cli" bench sd \
     --config "$repo/bench/configs/stable-diffusion-v1-5" --threads "$threads" \
-    --iters "$sd_iters" --json
+    --iters "$sd_iters" --dtype "$dtype" --json
   run "$setting-python-sd" "${blas[@]}" -- "$python" "$here/python/diffusers_bench.py" sd \
-    --config "$repo/bench/configs/stable-diffusion-v1-5" --threads "$threads" --iters "$sd_iters"
+    --config "$repo/bench/configs/stable-diffusion-v1-5" --threads "$threads" --iters "$sd_iters" --dtype "$dtype"
 done
 
-"$python" - "$out" <<'EOF'
+"$python" - "$out" "$settings" <<'EOF'
 import json, os, sys
 out = sys.argv[1]
+settings = sys.argv[2].split()
 def load(name):
     with open(os.path.join(out, name + ".json")) as f:
         return json.load(f)
@@ -76,7 +81,7 @@ print(f"raw JSON: {out}")
 print()
 print("| model | BLAS for Python | Python ms (median; min / mean) | Papillon ms | Python / Papillon |")
 print("|---|---|---|---|---|")
-for setting in ("default", "SkylakeX"):
+for setting in settings:
     for model in ("unet2d", "sd"):
         py = load(f"{setting}-python-{model}")
         pa = load(f"{setting}-papillon-{model}")
@@ -91,13 +96,13 @@ for setting in ("default", "SkylakeX"):
         print(f"| {label} | {setting} (OpenBLAS core {arch}; Papillon: {pa['blas_core']}) "
               f"| {theirs:.0f} ({py['ms_min']:.0f} / {py['ms_mean']:.0f}) | {ours:.0f} "
               f"| {theirs / ours:.2f}× |")
-py = load("default-python-sd")
+py = load(f"{settings[0]}-python-sd")
 print()
-print(f"Python: torch {py['torch']}, diffusers {py['diffusers']}, Python {py['python']}, "
+print(f"dtype {py.get('dtype', 'fp32')}; Python: torch {py['torch']}, diffusers {py['diffusers']}, Python {py['python']}, "
       f"attention processor {', '.join(py['attention_processor'])}, threads {py['threads']}; "
       f"peak RSS SD {py['peak_rss_gib']:.2f} GiB (UNet only), "
-      f"butterflies {load('default-python-unet2d')['peak_rss_gib']:.2f} GiB")
-pa = load("default-papillon-sd")
+      f"butterflies {load(f'{settings[0]}-python-unet2d')['peak_rss_gib']:.2f} GiB")
+pa = load(f"{settings[0]}-papillon-sd")
 print(f"Papillon: threads {pa['threads']}; peak RSS SD {pa['peak_rss_gib']:.2f} GiB "
       f"(text encoder + UNet + VAE), after the UNet step {pa['unet_step_cfg_512']['peak_rss_gib_after']:.2f} GiB")
 EOF

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Python diffusers counterpart of `papillon-cli bench` (random weights, fp32, CPU).
+"""Python diffusers counterpart of `papillon-cli bench` (random weights, fp32 or bf16, CPU).
 
   sd      UNet2DConditionModel from bench/configs/stable-diffusion-v1-5/unet: one denoising step
           at 512x512 with classifier-free guidance (latents 2x4x64x64, timestep 981,
           encoder_hidden_states 2x77x768), the same shapes as `papillon-cli bench sd`'s UNet step.
   unet2d  UNet2DModel from bench/configs/ddpm-butterflies-32px/unet: batch 8, 3x32x32,
           timestep 500 per image, the same shapes as `papillon-cli bench unet2d`'s forward.
+
+--dtype bf16 casts the model and its inputs with `.to(torch.bfloat16)`, what `torch_dtype=torch.bfloat16`
+gives a diffusers user (the timestep stays int64).
 
 One warm-up call, then --iters timed calls under torch.inference_mode(); prints JSON with ms per
 call (min, median, mean), the attention processor diffusers picked, the OpenBLAS core in use
@@ -45,6 +48,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--batch", type=int, default=8, help="unet2d batch size (default 8)")
     ap.add_argument("--config", help="a diffusers pipeline folder of configs (default: bench/configs/...)")
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32", help="compute dtype (default fp32)")
     args = ap.parse_args()
 
     import torch
@@ -52,6 +56,7 @@ def main():
     from diffusers import UNet2DConditionModel, UNet2DModel
 
     torch.set_num_threads(args.threads)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     torch.manual_seed(0)
 
     def unet_config(default_folder):
@@ -62,12 +67,12 @@ def main():
     if args.model == "sd":
         config_path, config = unet_config("bench/configs/stable-diffusion-v1-5")
         t0 = time.perf_counter()
-        model = UNet2DConditionModel.from_config(config).eval()
+        model = UNet2DConditionModel.from_config(config).eval().to(dtype)
         build_s = time.perf_counter() - t0
         size = config.get("sample_size", 64)
-        x = torch.randn(2, config["in_channels"], size, size)
+        x = torch.randn(2, config["in_channels"], size, size).to(dtype)
         t = torch.tensor(981, dtype=torch.long)
-        context = torch.randn(2, 77, config["cross_attention_dim"])
+        context = torch.randn(2, 77, config["cross_attention_dim"]).to(dtype)
 
         def call():
             return model(x, t, encoder_hidden_states=context).sample
@@ -77,11 +82,11 @@ def main():
     else:
         config_path, config = unet_config("bench/configs/ddpm-butterflies-32px")
         t0 = time.perf_counter()
-        model = UNet2DModel.from_config(config).eval()
+        model = UNet2DModel.from_config(config).eval().to(dtype)
         build_s = time.perf_counter() - t0
         size = config.get("sample_size", 32)
         size = size[0] if isinstance(size, (list, tuple)) else size
-        x = torch.randn(args.batch, config["in_channels"], size, size)
+        x = torch.randn(args.batch, config["in_channels"], size, size).to(dtype)
         t = torch.full((args.batch,), 500, dtype=torch.long)
         labels = torch.zeros(args.batch, dtype=torch.long) if config.get("num_class_embeds") else None
 
@@ -112,6 +117,7 @@ def main():
         "input": shape,
         "parameters": parameters,
         "threads": torch.get_num_threads(),
+        "dtype": args.dtype,
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,
         "python": sys.version.split()[0],
