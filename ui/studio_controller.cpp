@@ -164,11 +164,13 @@ void StudioController::onModelLoaded(const QVariantMap& info) {
   Q_EMIT modelChanged();
   Q_EMIT parametersChanged();
   setStatus(tr("Ready: %1").arg(info.value(QStringLiteral("modelName")).toString()));
+  if (std::exchange(m_reloadPending, false)) reloadForComputeSettings();
 }
 
 void StudioController::onModelFailed(const QString& message) {
   m_modelLoading = false;
   m_keepControls = false;
+  m_reloadPending = false;  // the next load takes the settings as they are then
   m_modelError = message;
   Q_EMIT modelLoadingChanged();
   Q_EMIT modelErrorChanged();
@@ -576,8 +578,13 @@ bool StudioController::cpuNativeBf16() const {
 }
 
 void StudioController::reloadForComputeSettings() {
-  // The open model is loaded again on the new device / in the new dtype, after any running job.
-  if (m_modelPath.isEmpty() || m_modelLoading) return;
+  // The open model is loaded again on the new device / in the new dtype, after any running job;
+  // a model still loading is loaded again once it is there.
+  if (m_modelLoading) {
+    m_reloadPending = true;
+    return;
+  }
+  if (m_modelPath.isEmpty()) return;
   m_keepControls = true;
   loadModel(m_modelPath);
 }

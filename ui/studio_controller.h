@@ -210,7 +210,8 @@ class StudioController : public QObject {
   QString m_theme = QStringLiteral("system");
   QString m_computeDevice = QStringLiteral("auto");
   QString m_precision = QStringLiteral("full");
-  bool m_keepControls = false;  // a reload for new compute settings keeps the user's controls
+  bool m_keepControls = false;   // a reload for new compute settings keeps the user's controls
+  bool m_reloadPending = false;  // the settings changed while a model was loading
   bool m_historyLoading = false;
   int m_historyGeneration = 0;  // a newer reload makes an older one's result stale
   QTimer m_saveTimer;           // persists the parameters shortly after they change

@@ -243,6 +243,14 @@ class TestStudioController : public QObject {
     QVERIFY(load(c));
     QCOMPARE(c.modelInfo().value("dtype").toString(), QString(cuda ? "fp16" : "bf16"));
     QSignalSpy changed(&c, &StudioController::modelChanged);
+    // Changed while the model is still loading: loaded again once it is there.
+    c.loadModel(ddpm_dir());
+    c.setPrecision("full");
+    QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 2 && !c.modelLoading(), kTimeoutMs);
+    QCOMPARE(c.modelInfo().value("dtype").toString(), QString("fp32"));
+    c.setPrecision("half");
+    QVERIFY(changed.wait(kTimeoutMs));
+    changed.clear();
     c.setComputeDevice("cpu");
     QVERIFY(changed.wait(kTimeoutMs));
     QCOMPARE(c.modelInfo().value("device").toString(), QString("cpu"));
