@@ -294,7 +294,8 @@ int bench_sd(const Args& args) {
   }
   std::printf("bench sd — %s (random weights, %s, %s)\n", dir.c_str(),
               dtype_name(g_target.dtype).c_str(), g_target.device.str().c_str());
-  std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
+  std::printf("  threads %d (OpenBLAS's own: %d), OpenBLAS core %s\n", thread_count(),
+              blas_thread_count(), blas_core_description().c_str());
   std::printf("  GEMM baseline (%s, this run): %.1f GFLOP/s\n", dtype_name(g_target.dtype).c_str(),
               sgemm);
   if (reduced) {
@@ -515,7 +516,8 @@ int bench_unet2d(const Args& args) {
   }
   std::printf("bench unet2d — %s (%s, %s)\n", unet_config_path.c_str(),
               dtype_name(g_target.dtype).c_str(), g_target.device.str().c_str());
-  std::printf("  threads %d, OpenBLAS core %s\n", thread_count(), blas_core_description().c_str());
+  std::printf("  threads %d (OpenBLAS's own: %d), OpenBLAS core %s\n", thread_count(),
+              blas_thread_count(), blas_core_description().c_str());
   std::printf("  GEMM baseline (%s, this run): %.1f GFLOP/s\n", dtype_name(g_target.dtype).c_str(),
               sgemm);
   std::printf("  UNet2DModel %.1f M parameters, batch %lld at %lldx%lld\n", parameters / 1e6,

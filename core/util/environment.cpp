@@ -1,6 +1,7 @@
 #include "core/util/environment.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,6 +25,13 @@ std::string cpu_flags() {
 
 bool has_flag(const std::string& flags, const char* flag) {
   return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+}
+
+// OpenBLAS's own functions, when LibTorch's BLAS is OpenBLAS (looked up, not linked: the BLAS is
+// whatever libblas.so.3 the system chose).
+template <typename Fn>
+Fn openblas_function(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
 
 }  // namespace
@@ -61,7 +69,15 @@ int hardware_thread_count() {
 }
 
 void set_thread_count(int n) {
-  at::set_num_threads(n > 0 ? n : hardware_thread_count());
+  const int threads = n > 0 ? n : hardware_thread_count();
+  at::set_num_threads(threads);
+  static const auto set_blas = openblas_function<void (*)(int)>("openblas_set_num_threads");
+  if (set_blas != nullptr) set_blas(threads);
+}
+
+int blas_thread_count() {
+  static const auto get_blas = openblas_function<int (*)()>("openblas_get_num_threads");
+  return get_blas != nullptr ? get_blas() : -1;
 }
 
 int thread_count() {

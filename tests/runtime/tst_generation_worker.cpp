@@ -8,6 +8,7 @@
 #include "core/io/safetensors.h"
 #include "core/runtime/generation_worker.h"
 #include "core/runtime/png_io.h"
+#include "core/util/environment.h"
 #include "tests/common/fixtures.h"
 #include "tests/common/signal_recorder.h"
 
@@ -89,6 +90,23 @@ class TestGenerationWorker : public QObject {
     const QImage image = finished.at(0).at(2).value<QImage>();
     PAPILLON_EXPECT_CLOSE(qimage_to_tensor(image), (expected * 255).round() / 255, 1.0 / 255 + 1e-6,
                           0.0, "final image");
+  }
+
+  // A small model runs on one thread, OpenBLAS's own pool included (its spinning second thread
+  // made tiny models several times slower with the other core busy).
+  void a_small_model_runs_on_one_thread_blas_included() {
+    set_thread_count(2);
+    if (blas_thread_count() != -1) QCOMPARE(blas_thread_count(), 2);  // -1: not OpenBLAS
+    GenerationWorker worker;
+    load(worker);
+    GenerationJob job;
+    job.id = 1;
+    job.steps = 2;
+    test::SignalRecorder done(&worker, &GenerationWorker::jobFinished);
+    worker.enqueue(job);
+    QTRY_VERIFY_WITH_TIMEOUT(!done.isEmpty(), kTimeoutMs);
+    if (blas_thread_count() != -1) QCOMPARE(blas_thread_count(), 1);  // one pool per process
+    set_thread_count(1);
   }
 
   void every_image_gets_a_preview_each_step() {
