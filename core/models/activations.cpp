@@ -9,6 +9,34 @@
 
 namespace papillon {
 
+namespace {
+
+bool reduced_on_cpu(const at::Tensor& x) {
+  return x.device().is_cpu() && (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf);
+}
+
+at::Tensor to_float(const at::Tensor& t) {
+  return t.defined() ? t.to(at::kFloat) : t;
+}
+
+}  // namespace
+
+at::Tensor norm_forward(torch::nn::GroupNormImpl& norm, const at::Tensor& x) {
+  if (!reduced_on_cpu(x)) return norm.forward(x);
+  const auto& o = norm.options;
+  return at::group_norm(x.to(at::kFloat), o.num_groups(), to_float(norm.weight),
+                        to_float(norm.bias), o.eps())
+      .to(x.scalar_type());
+}
+
+at::Tensor norm_forward(torch::nn::LayerNormImpl& norm, const at::Tensor& x) {
+  if (!reduced_on_cpu(x)) return norm.forward(x);
+  const auto& o = norm.options;
+  return at::layer_norm(x.to(at::kFloat), o.normalized_shape(), to_float(norm.weight),
+                        to_float(norm.bias), o.eps())
+      .to(x.scalar_type());
+}
+
 Activation get_activation(const std::string& name, const std::string& context) {
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(),

@@ -5,7 +5,19 @@
 #include <map>
 #include <string>
 
+namespace torch::nn {
+class GroupNormImpl;
+class LayerNormImpl;
+}  // namespace torch::nn
+
 namespace papillon {
+
+// GroupNorm / LayerNorm forwards for every model. A bf16 or fp16 input on the CPU is normalised in
+// fp32 and rounded back to its dtype. LibTorch 1.13's reduced-precision CPU kernels for these are
+// 8-20x slower than fp32's and round the statistics; this is faster and more accurate. Other
+// inputs take the module's own forward, unchanged.
+at::Tensor norm_forward(torch::nn::GroupNormImpl& norm, const at::Tensor& x);
+at::Tensor norm_forward(torch::nn::LayerNormImpl& norm, const at::Tensor& x);
 
 // The activation functions diffusers' get_activation knows ("swish" and "silu" are the same).
 enum class Activation { kSilu, kMish, kGelu, kRelu };

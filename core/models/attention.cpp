@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/models/activations.h"
 #include "core/util/error.h"
 
 // LibTorch 2.1+ has fused attention with a scale argument (scaled_dot_product_attention).
@@ -235,7 +236,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& hidden_states_in,
   const at::Tensor mask = prepare_attention_mask(attention_mask, sequence_length, batch_size);
 
   if (group_norm_) {
-    hidden_states = group_norm_->forward(hidden_states.transpose(1, 2)).transpose(1, 2);
+    hidden_states = norm_forward(*group_norm_, hidden_states.transpose(1, 2)).transpose(1, 2);
   }
   at::Tensor query = to_q_->forward(hidden_states);
   const at::Tensor& context =

@@ -9,6 +9,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/activations.h"
 #include "core/models/skip_init.h"
 #include "core/util/error.h"
 
@@ -239,12 +240,12 @@ at::Tensor CLIPEncoderLayerImpl::forward(const at::Tensor& hidden_states,
   const auto rec = [&](const char* name, const at::Tensor& value) {
     if (recorder != nullptr) recorder->record(prefix + "." + name, value);
   };
-  at::Tensor h = layer_norm1_->forward(hidden_states);
+  at::Tensor h = norm_forward(*layer_norm1_, hidden_states);
   rec("layer_norm1", h);
   h = self_attn_->forward(h, attention_mask, causal_mask);
   rec("self_attn", h);
   const at::Tensor after_attention = hidden_states + h;
-  h = layer_norm2_->forward(after_attention);
+  h = norm_forward(*layer_norm2_, after_attention);
   rec("layer_norm2", h);
   h = mlp_->forward(h);
   rec("mlp", h);
@@ -331,7 +332,7 @@ CLIPTextModelOutput CLIPTextModelImpl::forward(const at::Tensor& input_ids_in,
   }
   if (output_hidden_states) out.hidden_states.push_back(hidden);
 
-  out.last_hidden_state = final_layer_norm_->forward(hidden);
+  out.last_hidden_state = norm_forward(*final_layer_norm_, hidden);
   record_activation(recorder_, "text_model.final_layer_norm", out.last_hidden_state);
 
   // Pooling: legacy configs (eos_token_id == 2) take the highest id's position (the end-of-text

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/models/activations.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -159,7 +160,7 @@ at::Tensor ResnetBlock2DImpl::resample(const at::Tensor& x) {
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& input, const at::Tensor& temb_in) {
   at::Tensor input_tensor = input;
-  at::Tensor h = norm1_->forward(input_tensor);
+  at::Tensor h = norm_forward(*norm1_, input_tensor);
   h = apply_activation(nonlinearity_, h);
 
   if (options_.up || options_.down) {
@@ -181,13 +182,13 @@ at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& input, const at::Tensor&
 
   if (!scale_shift_) {
     if (temb.defined()) h = h + temb;
-    h = norm2_->forward(h);
+    h = norm_forward(*norm2_, h);
   } else {
     if (!temb.defined()) {
       throw Error("ResnetBlock2D: temb must be given when time_embedding_norm is scale_shift");
     }
     const auto chunks = temb.chunk(2, 1);
-    h = norm2_->forward(h);
+    h = norm_forward(*norm2_, h);
     h = h * (1 + chunks[0]) + chunks[1];
   }
 

@@ -6,6 +6,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/activations.h"
 #include "core/models/skip_init.h"
 #include "core/util/error.h"
 
@@ -376,7 +377,7 @@ at::Tensor UNet2DModelImpl::forward(const at::Tensor& sample_in, const at::Tenso
     if (recorder_) recorder_->record("up_blocks." + std::to_string(i), sample);
   }
 
-  sample = conv_norm_out_->forward(sample);
+  sample = norm_forward(*conv_norm_out_, sample);
   sample = at::silu(sample);
   sample = conv_out_->forward(sample);
   record_activation(recorder_, "conv_out", sample);

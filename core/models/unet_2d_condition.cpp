@@ -6,6 +6,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/io/weights.h"
+#include "core/models/activations.h"
 #include "core/models/skip_init.h"
 #include "core/util/error.h"
 
@@ -574,7 +575,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample_in,
   }
 
   // 6. post-process
-  sample = conv_norm_out_->forward(sample);
+  sample = norm_forward(*conv_norm_out_, sample);
   record_activation(recorder_, "conv_norm_out", sample);
   sample = apply_activation(conv_act_, sample);
   sample = conv_out_->forward(sample);

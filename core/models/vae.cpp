@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/models/activations.h"
 #include "core/util/error.h"
 
 namespace papillon {
@@ -232,7 +233,7 @@ at::Tensor EncoderImpl::forward(const at::Tensor& sample) {
   }
   h = mid_block_->forward(h);
   record("mid_block", h);
-  h = conv_norm_out_->forward(h);
+  h = norm_forward(*conv_norm_out_, h);
   record("conv_norm_out", h);
   h = at::silu(h);
   h = conv_out_->forward(h);
@@ -310,7 +311,7 @@ at::Tensor DecoderImpl::forward(const at::Tensor& sample) {
     h = up_blocks_[i]->forward(h);
     record("up_blocks." + std::to_string(i), h);
   }
-  h = conv_norm_out_->forward(h);
+  h = norm_forward(*conv_norm_out_, h);
   record("conv_norm_out", h);
   h = at::silu(h);
   h = conv_out_->forward(h);
