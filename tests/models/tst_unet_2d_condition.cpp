@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/io/safetensors.h"
+#include "core/models/activations.h"
 #include "core/models/attention.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/util/error.h"
@@ -255,6 +256,40 @@ class TestUNet2DCondition : public QObject {
     QVERIFY2(at::equal(whole, sliced),
              ("max |diff| " + std::to_string((whole - sliced).abs().max().item<double>())).c_str());
     PAPILLON_EXPECT_CLOSE(sliced, io.at("call0.out.sample"), kAtol, kRtol, "sliced call0");
+  }
+
+  // GroupNorm / LayerNorm: fp32 inputs take the module's own forward (bit for bit); bf16 inputs on
+  // the CPU are normalised in fp32 and rounded once, so they land within bf16's rounding of the
+  // fp32 result (LibTorch 1.13's own bf16 kernels also round the statistics).
+  void norms_in_reduced_precision_run_in_fp32() {
+    torch::manual_seed(3);
+    torch::nn::GroupNorm gn(torch::nn::GroupNormOptions(8, 64).eps(1e-5));
+    torch::nn::LayerNorm ln(torch::nn::LayerNormOptions({64}).eps(1e-5));
+    {
+      torch::NoGradGuard no_grad;
+      gn->weight.uniform_(0.5, 1.5);
+      gn->bias.uniform_(-0.5, 0.5);
+      ln->weight.uniform_(0.5, 1.5);
+      ln->bias.uniform_(-0.5, 0.5);
+    }
+    c10::InferenceMode inference;
+    const at::Tensor x = torch::randn({2, 64, 16, 16}) * 3 + 5;  // a mean far from 0
+    const at::Tensor tokens = torch::randn({2, 256, 64}) * 3 + 5;
+    QVERIFY(at::equal(norm_forward(*gn, x), gn->forward(x)));
+    QVERIFY(at::equal(norm_forward(*ln, tokens), ln->forward(tokens)));
+
+    const at::Tensor gn_half = norm_forward(*gn, x.to(at::kBFloat16));
+    const at::Tensor ln_half = norm_forward(*ln, tokens.to(at::kBFloat16));
+    QCOMPARE(gn_half.scalar_type(), at::kBFloat16);
+    QCOMPARE(ln_half.scalar_type(), at::kBFloat16);
+    // Reference: the bf16 input normalised in fp32, rounded to bf16 once.
+    QVERIFY(at::equal(gn_half, gn->forward(x.to(at::kBFloat16).to(at::kFloat)).to(at::kBFloat16)));
+    QVERIFY(
+        at::equal(ln_half, ln->forward(tokens.to(at::kBFloat16).to(at::kFloat)).to(at::kBFloat16)));
+    // Against fp32 on the fp32 input: the input's and the output's bf16 rounding only.
+    PAPILLON_EXPECT_CLOSE(gn_half.to(at::kFloat), gn->forward(x), 0.03, 0.01, "bf16 group_norm");
+    PAPILLON_EXPECT_CLOSE(ln_half.to(at::kFloat), ln->forward(tokens), 0.03, 0.01,
+                          "bf16 layer_norm");
   }
 
   void attention_in_place_path_equals_the_diffusers_formula() {
