@@ -34,6 +34,14 @@ constexpr int kMaxRecentModels = 8;
 constexpr int kHistoryImages = 200;  // the newest library images shown after a start
 const char* const kRecentKey = "models/recent";
 
+// The values the compute settings take (resolve_compute_target's), anything else is ignored.
+bool is_device_setting(const QString& v) {
+  return v == QLatin1String("auto") || v == QLatin1String("cpu") || v == QLatin1String("cuda");
+}
+bool is_precision_setting(const QString& v) {
+  return v == QLatin1String("full") || v == QLatin1String("half");
+}
+
 }  // namespace
 
 StudioController::StudioController(QObject* parent)
@@ -547,11 +555,7 @@ void StudioController::setTheme(const QString& theme) {
 }
 
 void StudioController::setComputeDevice(const QString& device) {
-  if (device == m_computeDevice) return;
-  if (device != QLatin1String("auto") && device != QLatin1String("cpu") &&
-      device != QLatin1String("cuda")) {
-    return;
-  }
+  if (device == m_computeDevice || !is_device_setting(device)) return;
   m_computeDevice = device;
   QSettings().setValue(QStringLiteral("compute/device"), m_computeDevice);
   Q_EMIT settingsChanged();
@@ -559,8 +563,7 @@ void StudioController::setComputeDevice(const QString& device) {
 }
 
 void StudioController::setPrecision(const QString& precision) {
-  if (precision == m_precision) return;
-  if (precision != QLatin1String("full") && precision != QLatin1String("half")) return;
+  if (precision == m_precision || !is_precision_setting(precision)) return;
   m_precision = precision;
   QSettings().setValue(QStringLiteral("compute/precision"), m_precision);
   Q_EMIT settingsChanged();
@@ -598,14 +601,9 @@ void StudioController::loadSettings() {
   m_language = s.value(QStringLiteral("ui/language")).toString();
   m_theme = s.value(QStringLiteral("ui/theme"), m_theme).toString();
   const QString device = s.value(QStringLiteral("compute/device"), m_computeDevice).toString();
-  if (device == QLatin1String("auto") || device == QLatin1String("cpu") ||
-      device == QLatin1String("cuda")) {
-    m_computeDevice = device;
-  }
+  if (is_device_setting(device)) m_computeDevice = device;
   const QString precision = s.value(QStringLiteral("compute/precision"), m_precision).toString();
-  if (precision == QLatin1String("full") || precision == QLatin1String("half")) {
-    m_precision = precision;
-  }
+  if (is_precision_setting(precision)) m_precision = precision;
   s.beginGroup(QStringLiteral("generate"));
   m_prompt = s.value(QStringLiteral("prompt")).toString();
   m_negativePrompt = s.value(QStringLiteral("negativePrompt")).toString();

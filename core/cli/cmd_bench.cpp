@@ -178,8 +178,8 @@ int bench_sd(const Args& args) {
   const double sgemm = measure_sgemm_gflops();
   // As the pipeline runs them: in fp16 / bf16 only the UNet is reduced; the text encoder and the
   // VAE stay fp32 (core/pipelines/pipeline_stable_diffusion.cpp), measured against an fp32 GEMM.
-  const bool reduced = g_target.dtype == torch::kHalf || g_target.dtype == torch::kBFloat16;
-  const c10::ScalarType side = reduced ? torch::kFloat : g_target.dtype;
+  const bool reduced = is_reduced_precision(g_target.dtype);
+  const c10::ScalarType side = side_dtype(g_target.dtype);
   const double side_gemm = reduced ? measure_sgemm_gflops(side) : sgemm;
   const auto side_options = target_options().dtype(side);
 

@@ -163,8 +163,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const ComputeTarget target =
       args.has("precision")
           ? resolve_compute_target(device, args.get_or("precision", "full"))
-          : make_compute_target(device == "auto" ? (cuda_available() ? "cuda" : "cpu") : device,
-                                args.get_or("dtype", "fp32"));
+          : make_compute_target(resolve_device(device).str(), args.get_or("dtype", "fp32"));
   auto pipeline = load_pipeline(*model_dir, target, args.get_or("variant", ""));
   const PipelineInfo& info = pipeline->info();
   set_thread_count(args.has("threads") ? static_cast<int>(args.get_int("threads", 0, 0, 1024))

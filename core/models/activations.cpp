@@ -5,21 +5,22 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/util/device.h"
 #include "core/util/error.h"
 
 namespace papillon {
 
 namespace {
 
-bool reduced_on_cpu(const at::Tensor& x) {
-  return x.device().is_cpu() && (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf);
-}
-
 at::Tensor to_float(const at::Tensor& t) {
   return t.defined() ? t.to(at::kFloat) : t;
 }
 
 }  // namespace
+
+bool reduced_on_cpu(const at::Tensor& x) {
+  return x.device().is_cpu() && is_reduced_precision(x.scalar_type());
+}
 
 at::Tensor norm_forward(torch::nn::GroupNormImpl& norm, const at::Tensor& x) {
   if (!reduced_on_cpu(x)) return norm.forward(x);

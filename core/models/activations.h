@@ -18,6 +18,8 @@ namespace papillon {
 // inputs take the module's own forward, unchanged.
 at::Tensor norm_forward(torch::nn::GroupNormImpl& norm, const at::Tensor& x);
 at::Tensor norm_forward(torch::nn::LayerNormImpl& norm, const at::Tensor& x);
+// A bf16 / fp16 tensor on the CPU: where LibTorch 1.13's reduced-precision kernels need help.
+bool reduced_on_cpu(const at::Tensor& x);
 
 // The activation functions diffusers' get_activation knows ("swish" and "silu" are the same).
 enum class Activation { kSilu, kMish, kGelu, kRelu };

@@ -116,9 +116,7 @@ UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request
   const auto& target = impl_->target;
   // The sample, the noise and the scheduler's arithmetic stay fp32 when the UNet runs in fp16 /
   // bf16 (1000 DDPM steps rounded to bf16 would drift); only the model calls are reduced.
-  const bool reduced = target.dtype == torch::kHalf || target.dtype == torch::kBFloat16;
-  const auto options =
-      torch::TensorOptions().dtype(reduced ? torch::kFloat : target.dtype).device(target.device);
+  const auto options = torch::TensorOptions().dtype(side_dtype(target.dtype)).device(target.device);
 
   at::Tensor class_labels;
   if (num_class_embeds() > 0) {

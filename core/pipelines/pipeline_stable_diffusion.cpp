@@ -91,15 +91,11 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const ModelFolder& folder,
   // In fp16 / bf16 only the UNet, where the time goes, runs reduced. The text encoder runs once
   // per prompt and the VAE once per image: in fp32 they cost ~0.1 s and ~2 s more on a CPU, and
   // the VAE in bf16 turned large latents into visibly wrong pixels (tiny fixture: 0.9 of 1.5).
-  const c10::ScalarType side_dtype =
-      options.target.dtype == torch::kHalf || options.target.dtype == torch::kBFloat16
-          ? torch::kFloat
-          : options.target.dtype;
-  m.text_encoder = load_clip_text_model(text_info.dir, side_dtype, options.target.device);
+  m.side_dtype = side_dtype(options.target.dtype);
+  m.text_encoder = load_clip_text_model(text_info.dir, m.side_dtype, options.target.device);
   m.unet = load_unet_2d_condition_model(unet_info.dir, options.variant, options.target.dtype,
                                         options.target.device);
-  m.vae = load_autoencoder_kl(vae_info.dir, options.variant, side_dtype, options.target.device);
-  m.side_dtype = side_dtype;
+  m.vae = load_autoencoder_kl(vae_info.dir, options.variant, m.side_dtype, options.target.device);
 
   // The components must fit together.
   const auto& uc = m.unet->config();
@@ -295,8 +291,7 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
   // Latents, noise and the scheduler's arithmetic stay fp32 when the models run in fp16 / bf16:
   // only the model calls are reduced. The noise is then the same draw as an fp32 run's, and 25
   // DPM-Solver steps in bf16 would otherwise drift by a quarter of the image range.
-  const bool reduced = target.dtype == torch::kHalf || target.dtype == torch::kBFloat16;
-  const auto latent_options = reduced ? options.dtype(torch::kFloat) : options;
+  const auto latent_options = options.dtype(m.side_dtype);
 
   // check_inputs
   const int64_t height = request.height > 0 ? request.height : default_height();

@@ -100,15 +100,25 @@ bool cpu_has_native_bf16() {
 #endif
 }
 
+bool is_reduced_precision(c10::ScalarType dtype) {
+  return dtype == c10::kHalf || dtype == c10::kBFloat16;
+}
+
+c10::ScalarType side_dtype(c10::ScalarType dtype) {
+  return is_reduced_precision(dtype) ? c10::kFloat : dtype;
+}
+
+c10::Device resolve_device(const std::string& device) {
+  if (device == "auto") {
+    return cuda_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  }
+  if (device == "cpu" || device.rfind("cuda", 0) == 0) return parse_device(device);
+  throw Error("unknown device '" + device + "' (use auto, cpu or cuda)");
+}
+
 ComputeTarget resolve_compute_target(const std::string& device, const std::string& precision) {
   ComputeTarget t;
-  if (device == "auto") {
-    t.device = cuda_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  } else if (device == "cpu" || device.rfind("cuda", 0) == 0) {
-    t.device = parse_device(device);
-  } else {
-    throw Error("unknown device '" + device + "' (use auto, cpu or cuda)");
-  }
+  t.device = resolve_device(device);
   if (precision == "full") {
     t.dtype = c10::kFloat;
   } else if (precision == "half") {

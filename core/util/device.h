@@ -20,6 +20,14 @@ std::string dtype_name(c10::ScalarType dtype);  // "fp32", "fp16", "bf16", ...
 // Rejects combinations LibTorch cannot run (fp16 convolutions on the CPU).
 ComputeTarget make_compute_target(const std::string& device, const std::string& dtype);
 
+// fp16 / bf16: the dtypes only the UNet runs in. Everything around it (latents, noise, scheduler,
+// text encoder, VAE) keeps side_dtype(): fp32 for a reduced dtype, else the dtype itself.
+bool is_reduced_precision(c10::ScalarType dtype);
+c10::ScalarType side_dtype(c10::ScalarType dtype);
+// "auto": the first CUDA device where available, else the CPU; "cpu", "cuda", "cuda:N" as
+// parse_device. Throws Error for anything else.
+c10::Device resolve_device(const std::string& device);
+
 // Process-wide numerics for a target, called by the pipeline loaders: on CUDA, TF32 off for
 // convolutions and matmuls (LibTorch allows it for cuDNN convolutions by default), so that fp32
 // on a GPU is fp32 and matches diffusers' CPU numbers within the fixtures' tolerance.
