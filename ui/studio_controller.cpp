@@ -156,11 +156,8 @@ void StudioController::onModelLoaded(const QVariantMap& info) {
   // The controls follow the model: its defaults replace the previous model's (not when the same
   // model was only reloaded for another device or precision).
   if (!std::exchange(m_keepControls, false)) {
-    m_steps = info.value(QStringLiteral("defaultSteps")).toInt();
-    m_guidanceScale = info.value(QStringLiteral("defaultGuidance")).toDouble();
-    m_width = info.value(QStringLiteral("defaultWidth")).toInt();
-    m_height = info.value(QStringLiteral("defaultHeight")).toInt();
-    m_scheduler = info.value(QStringLiteral("defaultScheduler")).toString();
+    m_scheduler.clear();  // so that resetToModelDefaults() takes every default
+    resetToModelDefaults();
   }
   m_recentModels.removeAll(m_modelPath);
   m_recentModels.prepend(m_modelPath);
@@ -191,34 +188,178 @@ int StudioController::generate() {
     return 0;
   }
   if (m_randomSeed) randomizeSeed();
-  const bool fixedSize = m_modelInfo.value(QStringLiteral("fixedSize")).toBool();
   const int batch = std::clamp(m_batchSize, 1, 64);
   int first = 0;
   for (int n = 0; n < std::max(1, m_batchCount); ++n) {
-    papillon::GenerationJob job;
+    papillon::GenerationJob job = jobForControls();
     job.id = m_nextJobId++;
-    job.prompt = m_prompt;
-    job.negative_prompt = m_negativePrompt;
-    job.steps = m_steps;
-    job.guidance_scale = m_guidanceScale;
-    job.width = fixedSize ? 0 : m_width;
-    job.height = fixedSize ? 0 : m_height;
-    job.batch_size = batch;
     job.seed = m_seed + static_cast<quint64>(n) * static_cast<quint64>(batch);
-    job.scheduler = m_scheduler;
     job.full_preview_every = m_fullPreviewEvery;
     job.library_dir = m_libraryFolder;
     const int firstRow = m_gallery.rowCount();
-    m_gallery.addJob(job.id, batch, job.seed, job.steps);
+    m_gallery.addJob(job.id, batch, job.seed, m_steps);
     if (n == 0) Q_EMIT jobQueued(job.id, firstRow);
     m_queue.append(job.id);
-    m_jobSteps.insert(job.id, job.steps);
+    m_jobSteps.insert(job.id, m_steps);
     m_worker->enqueue(job);
     if (first == 0) first = job.id;
   }
   if (m_runningJob == 0) setStatus(tr("Starting…"));
   Q_EMIT queueChanged();
   return first;
+}
+
+papillon::GenerationJob StudioController::jobForControls() const {
+  // What the controls show is what runs: every value is given (the controls start at the model's
+  // defaults, by the core's rule), the ones the model does not take are left out.
+  papillon::GenerationJob job;
+  job.prompt = m_prompt;
+  job.negative_prompt = m_negativePrompt;
+  job.steps = m_steps;
+  if (m_modelInfo.value(QStringLiteral("takesGuidance")).toBool()) {
+    job.guidance_scale = m_guidanceScale;
+  }
+  if (etaAvailable()) job.eta = m_eta;
+  if (!m_modelInfo.value(QStringLiteral("fixedSize")).toBool()) {
+    job.width = m_width;
+    job.height = m_height;
+  }
+  job.batch_size = std::clamp(m_batchSize, 1, 64);
+  job.seed = m_seed;
+  if (!m_scheduler.isEmpty()) job.scheduler = m_scheduler;
+  job.full_preview_every = m_fullPreviewEvery;
+  job.library_dir = m_libraryFolder;
+  return job;
+}
+
+QVariantMap StudioController::schedulerDefaults(const QString& scheduler) const {
+  return m_modelInfo.value(QStringLiteral("defaults"))
+      .toMap()
+      .value(QStringLiteral("schedulers"))
+      .toMap()
+      .value(scheduler)
+      .toMap();
+}
+
+void StudioController::setScheduler(const QString& scheduler) {
+  if (scheduler == m_scheduler) return;
+  const QVariantMap before = schedulerDefaults(m_scheduler);
+  const QVariantMap after = schedulerDefaults(scheduler);
+  // Steps and eta the user left at their defaults follow the new scheduler's.
+  if (after.contains(QStringLiteral("steps")) &&
+      (before.isEmpty() || m_steps == before.value(QStringLiteral("steps")).toInt())) {
+    m_steps = after.value(QStringLiteral("steps")).toInt();
+  }
+  const QVariant eta = after.value(QStringLiteral("eta"));
+  if (eta.isValid() && !eta.isNull()) {
+    if (!m_etaDefault || m_eta == *m_etaDefault) m_eta = eta.toDouble();
+    m_etaDefault = eta.toDouble();
+  }
+  m_scheduler = scheduler;
+  Q_EMIT parametersChanged();
+}
+
+bool StudioController::etaAvailable() const {
+  const QVariant eta = schedulerDefaults(m_scheduler).value(QStringLiteral("eta"));
+  return eta.isValid() && !eta.isNull();
+}
+
+QVariantMap StudioController::modelDefaults() const {
+  if (m_modelInfo.isEmpty()) return {};
+  const QVariantMap sources = m_modelInfo.value(QStringLiteral("defaults"))
+                                  .toMap()
+                                  .value(QStringLiteral("sources"))
+                                  .toMap();
+  QStringList fromModel;
+  for (auto it = sources.begin(); it != sources.end(); ++it) {
+    if (it.value().toString() == QLatin1String("model")) fromModel << it.key();
+  }
+  return {
+      {QStringLiteral("scheduler"), m_modelInfo.value(QStringLiteral("defaultScheduler"))},
+      {QStringLiteral("steps"), m_modelInfo.value(QStringLiteral("defaultSteps"))},
+      {QStringLiteral("guidance"), m_modelInfo.value(QStringLiteral("takesGuidance")).toBool()
+                                       ? m_modelInfo.value(QStringLiteral("defaultGuidance"))
+                                       : QVariant()},
+      {QStringLiteral("eta"), m_modelInfo.value(QStringLiteral("defaultEta"))},
+      {QStringLiteral("width"), m_modelInfo.value(QStringLiteral("defaultWidth"))},
+      {QStringLiteral("height"), m_modelInfo.value(QStringLiteral("defaultHeight"))},
+      {QStringLiteral("fromModel"), fromModel},
+  };
+}
+
+QString StudioController::modelDefaultsText() const {
+  const QVariantMap d = modelDefaults();
+  if (d.isEmpty()) return {};
+  const QStringList fromModel = d.value(QStringLiteral("fromModel")).toStringList();
+  QStringList parts;
+  if (fromModel.contains(QLatin1String("scheduler"))) {
+    QString label = d.value(QStringLiteral("scheduler")).toString();
+    label.remove(QLatin1String("Scheduler"));
+    parts << label;
+  }
+  if (fromModel.contains(QLatin1String("steps"))) {
+    parts << tr("%n step(s)", nullptr, d.value(QStringLiteral("steps")).toInt());
+  }
+  if (fromModel.contains(QLatin1String("guidance"))) {
+    parts << tr("guidance %1").arg(d.value(QStringLiteral("guidance")).toDouble());
+  }
+  if (fromModel.contains(QLatin1String("eta"))) {
+    parts << tr("eta %1").arg(d.value(QStringLiteral("eta")).toDouble());
+  }
+  if (fromModel.contains(QLatin1String("width")) || fromModel.contains(QLatin1String("height"))) {
+    parts << QStringLiteral("%1×%2")
+                 .arg(d.value(QStringLiteral("width")).toInt())
+                 .arg(d.value(QStringLiteral("height")).toInt());
+  }
+  if (parts.isEmpty()) return tr("Defaults: diffusers' own");
+  return tr("Defaults from the model: %1").arg(parts.join(QStringLiteral(", ")));
+}
+
+bool StudioController::atModelDefaults() const {
+  if (m_modelInfo.isEmpty()) return true;
+  const QVariantMap d = modelDefaults();
+  if (m_scheduler != d.value(QStringLiteral("scheduler")).toString()) return false;
+  if (m_steps != d.value(QStringLiteral("steps")).toInt()) return false;
+  if (d.value(QStringLiteral("guidance")).isValid() &&
+      m_guidanceScale != d.value(QStringLiteral("guidance")).toDouble()) {
+    return false;
+  }
+  const QVariant eta = d.value(QStringLiteral("eta"));
+  if (eta.isValid() && !eta.isNull() && m_eta != eta.toDouble()) return false;
+  if (!m_modelInfo.value(QStringLiteral("fixedSize")).toBool() &&
+      (m_width != d.value(QStringLiteral("width")).toInt() ||
+       m_height != d.value(QStringLiteral("height")).toInt())) {
+    return false;
+  }
+  return true;
+}
+
+void StudioController::resetToModelDefaults() {
+  if (m_modelInfo.isEmpty()) return;
+  const QVariantMap d = modelDefaults();
+  m_scheduler = d.value(QStringLiteral("scheduler")).toString();
+  m_steps = d.value(QStringLiteral("steps")).toInt();
+  m_guidanceScale = m_modelInfo.value(QStringLiteral("defaultGuidance")).toDouble();
+  m_width = d.value(QStringLiteral("width")).toInt();
+  m_height = d.value(QStringLiteral("height")).toInt();
+  // The default scheduler may take no eta; the value then comes from the first one that does.
+  QVariant eta = d.value(QStringLiteral("eta"));
+  if (!eta.isValid() || eta.isNull()) {
+    const QVariantMap all = m_modelInfo.value(QStringLiteral("defaults"))
+                                .toMap()
+                                .value(QStringLiteral("schedulers"))
+                                .toMap();
+    for (const QVariant& s : all) {
+      const QVariant e = s.toMap().value(QStringLiteral("eta"));
+      if (e.isValid() && !e.isNull()) {
+        eta = e;
+        break;
+      }
+    }
+  }
+  m_eta = eta.isValid() && !eta.isNull() ? eta.toDouble() : 0.0;
+  m_etaDefault = m_eta;
+  Q_EMIT parametersChanged();
 }
 
 void StudioController::cancel() {
@@ -484,11 +625,22 @@ void StudioController::applyParameters(const QString& parametersJson) {
   m_negativePrompt = p.value(QLatin1String("negative_prompt")).toString(m_negativePrompt);
   m_steps = p.value(QLatin1String("steps")).toInt(m_steps);
   m_guidanceScale = p.value(QLatin1String("guidance_scale")).toDouble(m_guidanceScale);
+  // A class-conditional image made from no typed prompt: its class is the prompt that makes it.
+  const QString className = p.value(QLatin1String("class_name")).toString();
+  if (p.value(QLatin1String("prompt")).toString().isEmpty() && !className.isEmpty()) {
+    m_prompt = className;
+  }
   const QString scheduler = p.value(QLatin1String("scheduler")).toString();
   // Only a scheduler the model offers (an A1111 PNG may name a sampler we do not have).
   if (!scheduler.isEmpty() &&
       m_modelInfo.value(QStringLiteral("schedulers")).toStringList().contains(scheduler)) {
     m_scheduler = scheduler;
+  }
+  // The eta the image was made with; a scheduler that takes one but none recorded: diffusers' and
+  // AUTOMATIC1111's 0 made it.
+  if (etaAvailable()) {
+    const QJsonValue eta = p.value(QLatin1String("eta"));
+    m_eta = eta.isDouble() ? eta.toDouble() : 0.0;
   }
   if (!m_modelInfo.value(QStringLiteral("fixedSize")).toBool()) {
     const int width = p.value(QLatin1String("width")).toInt();

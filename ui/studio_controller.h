@@ -10,6 +10,7 @@
 #include <QVariantMap>
 
 #include <memory>
+#include <optional>
 
 #include "core/runtime/generation_worker.h"
 #include "ui/gallery_model.h"
@@ -43,7 +44,16 @@ class StudioController : public QObject {
   Q_PROPERTY(int height MEMBER m_height NOTIFY parametersChanged)
   Q_PROPERTY(int batchSize MEMBER m_batchSize NOTIFY parametersChanged)
   Q_PROPERTY(int batchCount MEMBER m_batchCount NOTIFY parametersChanged)
-  Q_PROPERTY(QString scheduler MEMBER m_scheduler NOTIFY parametersChanged)
+  // Changing the scheduler moves steps and eta to its defaults unless the user changed them.
+  Q_PROPERTY(QString scheduler READ scheduler WRITE setScheduler NOTIFY parametersChanged)
+  Q_PROPERTY(double eta MEMBER m_eta NOTIFY parametersChanged)
+  Q_PROPERTY(
+      bool etaAvailable READ etaAvailable NOTIFY parametersChanged)  // the scheduler takes eta
+  // The model's defaults: scheduler, steps, guidance, eta (null: none), width, height, and
+  // `fromModel`, the names of those its papillon.json set.
+  Q_PROPERTY(QVariantMap modelDefaults READ modelDefaults NOTIFY modelChanged)
+  Q_PROPERTY(QString modelDefaultsText READ modelDefaultsText NOTIFY modelChanged)
+  Q_PROPERTY(bool atModelDefaults READ atModelDefaults NOTIFY parametersChanged)
   // Queue and progress
   Q_PROPERTY(bool busy READ busy NOTIFY queueChanged)
   Q_PROPERTY(int queuedJobs READ queuedJobs NOTIFY queueChanged)
@@ -86,6 +96,14 @@ class StudioController : public QObject {
   QStringList recentModels() const { return m_recentModels; }
   QString seed() const { return QString::number(m_seed); }
   void setSeed(const QString& seed);
+  QString scheduler() const { return m_scheduler; }
+  void setScheduler(const QString& scheduler);
+  bool etaAvailable() const;
+  QVariantMap modelDefaults() const;
+  QString modelDefaultsText() const;
+  bool atModelDefaults() const;
+  // The job generate() queues first, from the controls as they are (tests read it).
+  papillon::GenerationJob jobForControls() const;
   bool busy() const { return m_runningJob != 0 || !m_queue.isEmpty(); }
   int queuedJobs() const { return static_cast<int>(m_queue.size()); }
   int runningJob() const { return m_runningJob; }
@@ -116,6 +134,8 @@ class StudioController : public QObject {
   Q_INVOKABLE void cancel();
   Q_INVOKABLE int removeQueued();  // drops every job that has not started; returns how many
   Q_INVOKABLE void randomizeSeed();
+  // Scheduler, steps, guidance, eta and size back to the model's defaults.
+  Q_INVOKABLE void resetToModelDefaults();
   Q_INVOKABLE bool saveImage(int row, const QString& pathOrUrl);
   // The whole gallery (or the selection) as one grid PNG: `columns` 0 = square-ish; with
   // timelineFrames > 0 each image becomes a row of that many steps of its timeline, then itself.
@@ -168,6 +188,8 @@ class StudioController : public QObject {
   void setStatus(const QString& status, const QString& error = QString());
   static QString localPath(const QString& pathOrUrl);
   void applyParameters(const QString& parametersJson);
+  // The defaults of one scheduler of the model: "steps" and "eta" (null when it takes none).
+  QVariantMap schedulerDefaults(const QString& scheduler) const;
   QList<int> targetRows(int currentRow) const;
   void loadSettings();
   void reloadForComputeSettings();
@@ -193,6 +215,10 @@ class StudioController : public QObject {
   int m_batchSize = 4;
   int m_batchCount = 1;
   QString m_scheduler;
+  double m_eta = 0.0;
+  // The eta default the control last followed; eta follows the next scheduler's default while it
+  // still equals this (the user has not changed it).
+  std::optional<double> m_etaDefault;
 
   QList<int> m_queue;  // job ids not started yet, in order
   QHash<int, int> m_jobSteps;

@@ -105,4 +105,15 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return out;
 }
 
+std::optional<int64_t> Args::get_optional_int(const std::string& key, int64_t min,
+                                              int64_t max) const {
+  if (!has(key)) return std::nullopt;
+  return get_int(key, 0, min, max);
+}
+
+std::optional<double> Args::get_optional_double(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  return get_double(key, 0.0);
+}
+
 }  // namespace papillon::cli

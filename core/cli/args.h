@@ -21,6 +21,9 @@ class Args {
   int64_t get_int(const std::string& key, int64_t fallback, int64_t min, int64_t max) const;
   double get_double(const std::string& key, double fallback) const;
   uint64_t get_u64(const std::string& key, uint64_t fallback) const;
+  // Not given: nullopt (so the model's default applies); given: checked as get_int/get_double.
+  std::optional<int64_t> get_optional_int(const std::string& key, int64_t min, int64_t max) const;
+  std::optional<double> get_optional_double(const std::string& key) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

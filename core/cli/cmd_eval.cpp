@@ -26,9 +26,9 @@ const char* const kEvalUsage =
     "  --model DIR              a class-conditional model folder (papillon.json with class names)\n"
     "  --classifier FILE        the Fashion-MNIST classifier (safetensors)\n"
     "  --samples N              samples in all, spread evenly over the classes (default 1000)\n"
-    "  --guidance G             classifier-free guidance scale (default 3)\n"
-    "  --scheduler NAME --steps N   sampler (default ddim, 50 steps)\n"
-    "  --eta E                  DDIM eta (default 0)\n"
+    "  --guidance G --scheduler NAME --steps N --eta E\n"
+    "                           sampling (default: the model's defaults, as generate and the\n"
+    "                           window use them)\n"
     "  --batch B                images per pipeline call (default 50)\n"
     "  --seed S                 first seed (image i uses seed S + i)\n"
     "  --grid FILE.png          also save the first samples of every class as a grid\n"
@@ -84,10 +84,11 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const int64_t batch = args.get_int("batch", 50, 1, 4096);
   const uint64_t seed = args.get_u64("seed", 0);
   GenerationRequest base;
-  base.guidance_scale = args.get_double("guidance", 3.0);
-  base.scheduler = args.get_or("scheduler", "ddim");
-  base.steps = args.get_int("steps", 50, 1, 1000);
-  base.eta = args.get_double("eta", 0.0);
+  base.guidance_scale = args.get_optional_double("guidance");
+  base.scheduler = args.get("scheduler");
+  base.steps = args.get_optional_int("steps", 1, 100000);
+  base.eta = args.get_optional_double("eta");
+  const ResolvedParameters used = resolve_parameters(base, info);
 
   std::vector<int64_t> asked;  // sample i asks for class i % classes
   for (int64_t i = 0; i < samples; ++i)
@@ -126,12 +127,16 @@ int cmd_eval(const std::vector<std::string>& argv) {
                 100.0 * static_cast<double>(correct[static_cast<size_t>(k)]) /
                     static_cast<double>(std::max<int64_t>(1, total[static_cast<size_t>(k)])));
   }
+  char guidance[32] = "none", eta[32] = "";
+  if (used.guidance_scale)
+    std::snprintf(guidance, sizeof guidance, "%g", used.guidance_scale->value);
+  if (used.eta) std::snprintf(eta, sizeof eta, ", eta %g", used.eta->value);
   std::printf(
-      "eval: %.2f%% of %lld samples labelled as the asked class (guidance %.1f, %s %lld steps, "
+      "eval: %.2f%% of %lld samples labelled as the asked class (guidance %s, %s %lld steps%s, "
       "%.0f s)\n",
       100.0 * static_cast<double>(all_correct) / static_cast<double>(samples),
-      static_cast<long long>(samples), base.guidance_scale, base.scheduler.c_str(),
-      static_cast<long long>(base.steps), seconds);
+      static_cast<long long>(samples), guidance, used.scheduler.value.c_str(),
+      static_cast<long long>(used.steps.value), eta, seconds);
   if (args.has("grid")) {
     const at::Tensor images =
         torch::cat(grid_images)

@@ -27,20 +27,23 @@ const char* const kGenerateUsage =
     "  --model DIR              diffusers pipeline folder (model_index.json, unet/, scheduler/ "
     "...)\n"
     "  --out FILE.png           the grid of all images (PNG with the parameters embedded)\n"
-    "  --scheduler NAME         ddpm | ddim | ... (default: the folder's scheduler)\n"
+    "  --scheduler NAME         ddpm | ddim | ... (default: the model's, else the folder's "
+    "scheduler)\n"
     "  --scheduler-opt KEY=VAL  override a scheduler config key (repeatable), e.g. "
     "clip_sample=false\n"
-    "  --steps N                denoising steps (default: DDPM 1000, others 50)\n"
+    "  --steps N                denoising steps (default: the model's, else DDPM 1000, others "
+    "50)\n"
     "  --seed S                 one generator for the whole batch (default: random)\n"
     "  --seeds S1,S2,...        one generator per image (so each image can be reproduced alone)\n"
     "  --batch B                images (default 1, or the number of --seeds)\n"
-    "  --eta E                  DDIM eta (default 0)\n"
+    "  --eta E                  DDIM eta (default: the model's, else 0; 0 is a value too)\n"
     "  --class LABEL            class label(s) for class-conditional models (repeat or a,b,c)\n"
     "  --prompt TEXT            text-to-image prompt; repeat for one prompt per image (weights as\n"
     "                           A1111: (word:1.3) (word) [word] \\( \\) BREAK, long prompts in "
     "chunks)\n"
     "  --negative TEXT          negative prompt (one, or repeated: one per --prompt)\n"
-    "  --guidance G             classifier-free guidance scale (default 7.5; <= 1: none)\n"
+    "  --guidance G             classifier-free guidance scale (default: the model's, else "
+    "7.5; <= 1: none)\n"
     "  --width W --height H     image size, multiples of 8 (default: the model's)\n"
     "  --init-latents FILE      starting latents (safetensors key 'latents') instead of a draw\n"
     "  --plain-prompt           take prompts literally (no weighting syntax, 77-token "
@@ -84,6 +87,39 @@ Json parse_overrides(const std::vector<std::string>& opts) {
   return overrides;
 }
 
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// One line on stderr: what runs and where each value came from ("25 steps (model's default)").
+void print_resolved(const ResolvedParameters& p, const GenerationRequest& request) {
+  auto from = [](DefaultSource source) -> std::string {
+    switch (source) {
+      case DefaultSource::kRequest:
+        return "";
+      case DefaultSource::kModel:
+        return " (model's default)";
+      case DefaultSource::kSchedulerConfig:
+        return " (the folder's scheduler)";
+      case DefaultSource::kPipeline:
+        break;
+    }
+    return " (default)";
+  };
+  std::string line = p.scheduler.value + from(p.scheduler.source) + ", " +
+                     std::to_string(p.steps.value) + " steps" + from(p.steps.source);
+  if (p.eta) line += ", eta " + format_double(p.eta->value) + from(p.eta->source);
+  if (p.guidance_scale) {
+    line += ", guidance " + format_double(p.guidance_scale->value) + from(p.guidance_scale->source);
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+  if (request.eta && !p.eta) {
+    std::fprintf(stderr, "note: --eta is ignored: %s takes no eta\n", p.scheduler.value.c_str());
+  }
+}
+
 int64_t auto_scale(int64_t size) {
   int64_t k = 1;
   while (size * k < 128 && k < 16)
@@ -112,9 +148,9 @@ int cmd_generate(const std::vector<std::string>& argv) {
   }
 
   GenerationRequest request;
-  request.scheduler = args.get_or("scheduler", "");
+  request.scheduler = args.get("scheduler");
   request.scheduler_overrides = parse_overrides(args.all("scheduler-opt"));
-  if (!request.scheduler.empty()) scheduler_class_for(request.scheduler);  // fail before loading
+  if (request.scheduler) scheduler_class_for(*request.scheduler);  // fail before loading
   if (args.has("seeds")) {
     for (const auto& s : split(*args.get("seeds"), ',')) {
       request.seeds.push_back(parse_u64("--seeds", s));
@@ -128,8 +164,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
     request.seed =
         args.has("seed") ? args.get_u64("seed", 0) : std::random_device{}() & 0xffffffffu;
   }
-  request.steps = args.get_int("steps", 0, 1, 100000);
-  request.eta = args.get_double("eta", 0.0);
+  request.steps = args.get_optional_int("steps", 1, 100000);
+  request.eta = args.get_optional_double("eta");
   for (const auto& c : args.all("class")) {
     for (const auto& part : split(c, ',')) {
       request.class_labels.push_back(static_cast<int64_t>(parse_u64("--class", part)));
@@ -140,12 +176,12 @@ int cmd_generate(const std::vector<std::string>& argv) {
   }
   request.prompts = args.all("prompt");
   request.negative_prompts = args.all("negative");
-  request.guidance_scale = args.get_double("guidance", -1.0);
-  if (args.has("guidance") && request.guidance_scale < 0) {
+  request.guidance_scale = args.get_optional_double("guidance");
+  if (request.guidance_scale && *request.guidance_scale < 0) {
     throw Error("--guidance must not be negative");
   }
-  request.width = args.get_int("width", 0, 8, 16384);
-  request.height = args.get_int("height", 0, 8, 16384);
+  request.width = args.get_optional_int("width", 8, 16384);
+  request.height = args.get_optional_int("height", 8, 16384);
   request.plain_prompt = args.has("plain-prompt");
   request.clip_skip = args.get_int("clip-skip", 0, 0, 64);
   if (const auto path = args.get("init-latents")) {
@@ -168,6 +204,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const PipelineInfo& info = pipeline->info();
   set_thread_count(args.has("threads") ? static_cast<int>(args.get_int("threads", 0, 0, 1024))
                                        : auto_thread_count(info.parameters));
+  if (!quiet) print_resolved(resolve_parameters(request, info), request);
 
   // Run, collecting previews.
   std::vector<at::Tensor> frames;         // image range [0, 1], for the timeline

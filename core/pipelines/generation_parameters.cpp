@@ -31,6 +31,12 @@ std::string format_number(double v) {
   return buf;
 }
 
+// AUTOMATIC1111's quote(): values with a comma, colon or newline become a JSON string.
+std::string quote_a1111(const std::string& value) {
+  if (value.find_first_of(",:\n") == std::string::npos) return value;
+  return Json(value).dump();
+}
+
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -48,14 +54,23 @@ std::vector<std::pair<std::string, std::string>> split_settings(const std::strin
     if (colon != std::string::npos) {
       std::string value = trim(current.substr(colon + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-        value = value.substr(1, value.size() - 2);
+        // A1111 unquotes with json.loads; a value that is not valid JSON keeps its inside.
+        const Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+        value = parsed.is_string() ? parsed.get<std::string>() : value.substr(1, value.size() - 2);
       }
       out.emplace_back(trim(current.substr(0, colon)), value);
     }
     current.clear();
   };
+  bool escaped = false;
   for (char c : line) {
-    if (c == '"') quoted = !quoted;
+    if (quoted && escaped) {
+      escaped = false;
+    } else if (quoted && c == '\\') {
+      escaped = true;
+    } else if (c == '"') {
+      quoted = !quoted;
+    }
     if (c == ',' && !quoted) {
       flush();
     } else {
@@ -93,7 +108,9 @@ std::string GenerationParameters::to_a1111() const {
   out << ", Seed: " << seed;
   out << ", Size: " << width << "x" << height;
   if (!model.empty()) out << ", Model: " << model;
-  if (eta && *eta != 0.0) out << ", Eta: " << format_number(*eta);
+  // Written whenever the scheduler took one, 0 too: a model's default may be another value.
+  if (eta) out << ", Eta: " << format_number(*eta);
+  if (!class_name.empty()) out << ", Class: " << quote_a1111(class_name);
   if (batch_size > 1) out << ", Batch size: " << batch_size << ", Batch pos: " << batch_index;
   return out.str();
 }
@@ -111,6 +128,7 @@ Json GenerationParameters::to_json() const {
   j["height"] = height;
   j["model"] = model;
   j["eta"] = eta ? Json(*eta) : Json(nullptr);
+  if (!class_name.empty()) j["class_name"] = class_name;
   j["batch_index"] = batch_index;
   j["batch_size"] = batch_size;
   j["extra"] = extra;
@@ -132,6 +150,7 @@ GenerationParameters GenerationParameters::from_json(const Json& json) {
   p.height = r.get_int("height", 0);
   p.model = r.get_string("model", "");
   p.eta = r.get_optional_double("eta");
+  p.class_name = r.get_string("class_name", "");
   p.batch_index = r.get_int("batch_index", 0);
   p.batch_size = r.get_int("batch_size", 1);
   if (json.contains("extra") && json["extra"].is_object()) p.extra = json["extra"];
@@ -194,8 +213,10 @@ GenerationParameters GenerationParameters::from_a1111(const std::string& text) {
         }
       } else if (key == "Model") {
         p.model = value;
-      } else if (key == "Eta") {
+      } else if (key == "Eta" || key == "Eta DDIM") {
         p.eta = std::stod(value);
+      } else if (key == "Class") {
+        p.class_name = value;
       } else {
         p.extra[key] = value;
       }

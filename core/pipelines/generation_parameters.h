@@ -10,7 +10,7 @@
 namespace papillon {
 
 struct GenerationParameters {
-  std::string prompt;
+  std::string prompt;  // as the user typed it
   std::string negative_prompt;
   int64_t steps = 0;
   std::string scheduler;  // diffusers class name, e.g. "DDIMScheduler"
@@ -18,8 +18,10 @@ struct GenerationParameters {
   uint64_t seed = 0;
   int64_t width = 0;
   int64_t height = 0;
-  std::string model;  // the model folder's name
-  std::optional<double> eta;
+  std::string model;          // the model folder's name
+  std::optional<double> eta;  // set when the scheduler took one (DDIM), 0 included
+  // Class-conditional models: the class the image was made of ("Sneaker"); empty otherwise.
+  std::string class_name;
   int64_t batch_index = 0;  // position of the image in its batch
   int64_t batch_size = 1;
   bool per_image_seed = false;  // true: `seed` is this image's own generator (--seeds)
@@ -27,7 +29,8 @@ struct GenerationParameters {
       Json::object();  // anything else worth keeping (scheduler overrides, class label ...)
 
   // "<prompt>\nNegative prompt: ...\nSteps: 50, Sampler: DDIM, CFG scale: 7.5, Seed: 1, Size:
-  // 32x32, Model: name" (lines without content are left out).
+  // 32x32, Model: name, Eta: 1, Class: Sneaker" (lines and fields without content are left out;
+  // a value with a comma, colon or newline is quoted as AUTOMATIC1111 quotes it).
   std::string to_a1111() const;
   Json to_json() const;
   static GenerationParameters from_json(const Json& json);

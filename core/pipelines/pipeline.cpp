@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/pipelines/class_prompt.h"
+#include "core/pipelines/generation_defaults.h"
 #include "core/pipelines/image_grid.h"
 #include "core/pipelines/model_folder.h"
 #include "core/pipelines/pipeline_ddpm.h"
@@ -28,22 +29,29 @@ class UnconditionalImagePipeline : public ImagePipeline {
     options.target = target;
     options.variant = variant;
     pipeline_ = std::make_unique<DDPMPipeline>(DDPMPipeline::load(folder, options));
-    default_scheduler_ = pipeline_->scheduler().class_name();
-    current_scheduler_ = default_scheduler_;
+    current_scheduler_ = pipeline_->scheduler().class_name();
     const auto [h, w] = pipeline_->sample_size();
     info_.pipeline_class = folder.pipeline_class;
     info_.model_name = folder.name;
     info_.model_dir = folder.dir;
     info_.fixed_size = true;
-    info_.default_width = w;
-    info_.default_height = h;
-    info_.default_steps = pipeline_->default_steps();
-    info_.default_scheduler = default_scheduler_;
     info_.schedulers = {"DDPMScheduler", "DDIMScheduler"};
     info_.parameters = pipeline_->parameter_count();
     info_.device = target.device.str();
     info_.dtype = dtype_name(target.dtype);
+    // diffusers' DDPMPipeline (1000 steps) / DDIMPipeline (50 steps, its scheduler made DDIM).
+    PipelineDefaults& defaults = info_.pipeline_defaults;
+    defaults.scheduler = current_scheduler_;
+    defaults.scheduler_source =
+        scheduler_config_.value("_class_name", std::string()) == current_scheduler_
+            ? DefaultSource::kSchedulerConfig
+            : DefaultSource::kPipeline;
+    defaults.steps = 50;
+    defaults.steps_for_scheduler = {{"DDPMScheduler", 1000}};
+    defaults.width = w;
+    defaults.height = h;
     read_papillon_json(folder);
+    fill_default_summary(info_);
   }
 
   const PipelineInfo& info() const override { return info_; }
@@ -60,30 +68,23 @@ class UnconditionalImagePipeline : public ImagePipeline {
     if (!info_.class_names.empty() && class_labels.empty()) {
       class_labels = labels_from_prompts(request.prompts, batch_size);
     }
-    if (request.width != 0 && request.width != info_.default_width) {
-      throw Error(info_.model_name + " makes " + std::to_string(info_.default_width) + "x" +
-                  std::to_string(info_.default_height) + " images only");
+    const ResolvedParameters resolved = resolve_parameters(request, info_);
+    const int64_t width = info_.pipeline_defaults.width, height = info_.pipeline_defaults.height;
+    if (resolved.width.value != width || resolved.height.value != height) {
+      throw Error(info_.model_name + " makes " + std::to_string(width) + "x" +
+                  std::to_string(height) + " images only");
     }
-    if (request.height != 0 && request.height != info_.default_height) {
-      throw Error(info_.model_name + " makes " + std::to_string(info_.default_width) + "x" +
-                  std::to_string(info_.default_height) + " images only");
-    }
-    use_scheduler(request.scheduler.empty() ? default_scheduler_ : request.scheduler,
-                  request.scheduler_overrides);
+    use_scheduler(resolved.scheduler.value, request.scheduler_overrides);
     UnconditionalRequest r;
     r.batch_size = batch_size;
-    // 0: the scheduler's own default, unless papillon.json names one for the default scheduler.
-    r.num_inference_steps =
-        request.steps > 0 ? request.steps : (request.scheduler.empty() ? papillon_steps_ : 0);
+    r.num_inference_steps = resolved.steps.value;
     r.seed = request.seed;
     r.seeds = request.seeds;
-    // papillon.json's default_eta applies to the default scheduler when no eta was asked for.
-    r.eta = request.eta == 0.0 && request.scheduler.empty() ? papillon_eta_ : request.eta;
+    if (resolved.eta) r.eta = resolved.eta->value;
     r.class_labels = class_labels;
     if (null_class_ >= 0) {
       r.null_class = null_class_;
-      r.guidance_scale =
-          request.guidance_scale >= 0 ? request.guidance_scale : info_.default_guidance;
+      r.guidance_scale = resolved.guidance_scale->value;
     }
     UnconditionalOutput out = (*pipeline_)(r, control);
 
@@ -103,15 +104,20 @@ class UnconditionalImagePipeline : public ImagePipeline {
       p.batch_size = batch;
       p.per_image_seed = !r.seeds.empty();
       p.seed = r.seeds.empty() ? r.seed : r.seeds[static_cast<size_t>(i)];
-      if (p.scheduler == "DDIMScheduler") p.eta = r.eta;
+      if (resolved.eta) p.eta = resolved.eta->value;
       if (!request.scheduler_overrides.empty()) {
         p.extra["scheduler_overrides"] = request.scheduler_overrides;
+      }
+      // The prompt as typed; the class it picked in a field of its own.
+      if (!request.prompts.empty()) {
+        p.prompt = request.prompts.size() == 1 ? request.prompts[0]
+                                               : request.prompts[static_cast<size_t>(i)];
       }
       if (!r.class_labels.empty()) {
         const int64_t label = r.class_labels[static_cast<size_t>(i)];
         p.extra["class_label"] = label;
         if (label >= 0 && label < static_cast<int64_t>(info_.class_names.size())) {
-          p.prompt = info_.class_names[static_cast<size_t>(label)];
+          p.class_name = info_.class_names[static_cast<size_t>(label)];
         }
       }
       if (null_class_ >= 0) p.guidance_scale = r.guidance_scale;
@@ -128,7 +134,7 @@ class UnconditionalImagePipeline : public ImagePipeline {
 
  private:
   // papillon.json beside model_index.json (written by papillon train): class names, the null
-  // class of classifier-free guidance and the default scheduler / steps / guidance.
+  // class of classifier-free guidance and the model's defaults (scheduler, steps, guidance, eta).
   void read_papillon_json(const ModelFolder& folder) {
     const std::string path = folder.dir + "/papillon.json";
     if (!std::filesystem::exists(path)) return;
@@ -149,15 +155,10 @@ class UnconditionalImagePipeline : public ImagePipeline {
       }
       info_.takes_prompt = true;
       info_.takes_guidance = null_class_ >= 0;
-      info_.default_guidance = r.get_double("default_guidance", 3.0);
+      // Papillon's own guidance default for class-conditional models with a null class.
+      if (null_class_ >= 0) info_.pipeline_defaults.guidance_scale = 3.0;
     }
-    if (r.has("default_scheduler")) {
-      default_scheduler_ = scheduler_class_for(r.get_string("default_scheduler", ""));
-      info_.default_scheduler = default_scheduler_;
-    }
-    papillon_steps_ = r.get_int("default_steps", 0);
-    papillon_eta_ = r.get_double("default_eta", 0.0);
-    if (papillon_steps_ > 0) info_.default_steps = papillon_steps_;
+    info_.model_defaults = read_model_defaults(json, path);
   }
 
   // One prompt for every image or one per image; no prompt: the classes in turn.
@@ -193,12 +194,9 @@ class UnconditionalImagePipeline : public ImagePipeline {
   PipelineInfo info_;
   std::unique_ptr<DDPMPipeline> pipeline_;
   Json scheduler_config_;
-  std::string default_scheduler_;
   std::string current_scheduler_;
   Json current_overrides_ = Json::object();
   int64_t null_class_ = -1;
-  int64_t papillon_steps_ = 0;
-  double papillon_eta_ = 0.0;
 };
 
 }  // namespace

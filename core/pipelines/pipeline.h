@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/io/config.h"
+#include "core/pipelines/generation_defaults.h"
 #include "core/pipelines/generation_parameters.h"
 #include "core/pipelines/pipeline_types.h"
 #include "core/util/device.h"
@@ -26,11 +28,16 @@ struct PipelineInfo {
   bool takes_guidance = false;
   bool fixed_size = true;     // unconditional UNets have one size
   int64_t size_multiple = 8;  // width/height must be multiples of this when not fixed
+  // What an empty request resolves to (resolve_parameters; fill_default_summary), for front ends.
   int64_t default_width = 0;
   int64_t default_height = 0;
   int64_t default_steps = 50;
   double default_guidance = 7.5;
-  std::string default_scheduler;         // diffusers class name
+  std::string default_scheduler;      // diffusers class name
+  std::optional<double> default_eta;  // none: the default scheduler takes no eta
+  // The inputs of the defaults rule (core/pipelines/generation_defaults.h).
+  ModelDefaults model_defaults;          // papillon.json
+  PipelineDefaults pipeline_defaults;    // the pipeline class and the folder's scheduler
   std::vector<std::string> schedulers;   // class names that can be chosen
   std::vector<std::string> class_names;  // class-conditional models: the classes a prompt can name
   int64_t parameters = 0;
@@ -38,21 +45,23 @@ struct PipelineInfo {
   std::string dtype = "fp32";  // its compute dtype ("fp32", "fp16", "bf16")
 };
 
+// Every parameter that has a default is optional: not given -> the model's default, by the one
+// rule of core/pipelines/generation_defaults.h; given -> used as is.
 struct GenerationRequest {
   // One prompt for every image, or one per image (diffusers' list of prompts).
   std::vector<std::string> prompts;
   std::vector<std::string> negative_prompts;
-  double guidance_scale = -1;  // < 0: the model's default
-  int64_t width = 0;           // 0: the model's default
-  int64_t height = 0;
-  int64_t steps = 0;  // 0: the model's default
+  std::optional<double> guidance_scale;
+  std::optional<int64_t> width;
+  std::optional<int64_t> height;
+  std::optional<int64_t> steps;
   int64_t batch_size = 1;
   // One generator for the batch, or (seeds not empty) one generator per image.
   uint64_t seed = 0;
   std::vector<uint64_t> seeds;
-  double eta = 0.0;
-  std::vector<int64_t> class_labels;  // explicit labels for class-conditional models
-  std::string scheduler;              // empty: the model's default
+  std::optional<double> eta;             // DDIM's eta; ignored by schedulers that take none
+  std::vector<int64_t> class_labels;     // explicit labels for class-conditional models
+  std::optional<std::string> scheduler;  // a short name ("ddim") or a diffusers class name
   Json scheduler_overrides = Json::object();
   // Text-to-image models (Stable Diffusion).
   at::Tensor init_latents;        // diffusers' latents=: the starting latents instead of a draw

@@ -475,11 +475,6 @@ class StableDiffusionImagePipeline : public ImagePipeline {
     info_.takes_guidance = true;
     info_.fixed_size = false;
     info_.size_multiple = 8;
-    info_.default_width = pipeline_.default_width();
-    info_.default_height = pipeline_.default_height();
-    info_.default_steps = 50;
-    info_.default_guidance = 7.5;
-    info_.default_scheduler = scheduler_class_for(pipeline_.default_scheduler());
     info_.schedulers = {"PNDMScheduler",
                         "DDIMScheduler",
                         "EulerDiscreteScheduler",
@@ -488,6 +483,16 @@ class StableDiffusionImagePipeline : public ImagePipeline {
                         "LMSDiscreteScheduler",
                         "HeunDiscreteScheduler",
                         "DDPMScheduler"};
+    // diffusers' StableDiffusionPipeline.__call__: 50 steps, guidance 7.5, eta 0, the UNet's
+    // sample size times the VAE's factor; the folder's scheduler.
+    PipelineDefaults& defaults = info_.pipeline_defaults;
+    defaults.scheduler = scheduler_class_for(pipeline_.default_scheduler());
+    defaults.steps = 50;
+    defaults.guidance_scale = 7.5;
+    defaults.width = pipeline_.default_width();
+    defaults.height = pipeline_.default_height();
+    info_.model_defaults = read_folder_model_defaults(folder.dir);
+    fill_default_summary(info_);
     info_.parameters = pipeline_.parameter_count();
   }
 
@@ -505,13 +510,13 @@ class StableDiffusionImagePipeline : public ImagePipeline {
                   " images: the number of images must be a multiple of the number of prompts");
     }
     r.num_images_per_prompt = images / prompts;
-    r.guidance_scale =
-        request.guidance_scale >= 0 ? request.guidance_scale : info_.default_guidance;
+    const ResolvedParameters resolved = resolve_parameters(request, info_);
+    r.guidance_scale = resolved.guidance_scale->value;
     r.guidance_rescale = request.guidance_rescale;
-    r.num_inference_steps = request.steps > 0 ? request.steps : info_.default_steps;
-    r.width = request.width;
-    r.height = request.height;
-    r.eta = request.eta;
+    r.num_inference_steps = resolved.steps.value;
+    r.width = resolved.width.value;
+    r.height = resolved.height.value;
+    if (resolved.eta) r.eta = resolved.eta->value;
     r.seed = request.seed;
     r.seeds = request.seeds;
     r.latents = request.init_latents;
@@ -520,8 +525,7 @@ class StableDiffusionImagePipeline : public ImagePipeline {
     if (!request.class_labels.empty()) {
       throw Error(info_.model_name + " is a text-to-image model: it takes prompts, not classes");
     }
-    use_scheduler(request.scheduler.empty() ? info_.default_scheduler : request.scheduler,
-                  request.scheduler_overrides);
+    use_scheduler(resolved.scheduler.value, request.scheduler_overrides);
 
     StableDiffusionOutput out = pipeline_(r, control);
     GenerationResult result;
@@ -548,7 +552,7 @@ class StableDiffusionImagePipeline : public ImagePipeline {
       p.batch_size = images;
       p.per_image_seed = !r.seeds.empty();
       p.seed = r.seeds.empty() ? r.seed : r.seeds[static_cast<size_t>(i)];
-      if (p.scheduler == "DDIMScheduler") p.eta = r.eta;
+      if (resolved.eta) p.eta = resolved.eta->value;
       if (karras) p.extra["use_karras_sigmas"] = true;
       if (!request.scheduler_overrides.empty()) {
         p.extra["scheduler_overrides"] = request.scheduler_overrides;

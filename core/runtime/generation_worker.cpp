@@ -43,6 +43,35 @@ QStringList components_of(const std::string& model_dir) {
   return out;
 }
 
+QVariant optional_value(const std::optional<double>& v) {
+  return v ? QVariant(*v) : QVariant();
+}
+
+// What the window shows of the defaults rule: the defaults of an empty request, where each came
+// from, and for every scheduler the steps and eta it defaults to (eta: null when it takes none).
+QVariantMap defaults_to_map(const PipelineInfo& info) {
+  const ResolvedParameters d = default_parameters(info);
+  QVariantMap sources{
+      {QStringLiteral("scheduler"), default_source_name(d.scheduler.source)},
+      {QStringLiteral("steps"), default_source_name(d.steps.source)},
+      {QStringLiteral("width"), default_source_name(d.width.source)},
+      {QStringLiteral("height"), default_source_name(d.height.source)},
+  };
+  if (d.guidance_scale) {
+    sources.insert(QStringLiteral("guidance"), default_source_name(d.guidance_scale->source));
+  }
+  if (d.eta) sources.insert(QStringLiteral("eta"), default_source_name(d.eta->source));
+  QVariantMap per_scheduler;
+  for (const auto& name : info.schedulers) {
+    const ResolvedParameters s = default_parameters(info, name);
+    per_scheduler.insert(
+        QString::fromStdString(s.scheduler.value),
+        QVariantMap{{QStringLiteral("steps"), static_cast<int>(s.steps.value)},
+                    {QStringLiteral("eta"), s.eta ? QVariant(s.eta->value) : QVariant()}});
+  }
+  return {{QStringLiteral("sources"), sources}, {QStringLiteral("schedulers"), per_scheduler}};
+}
+
 QVariantMap info_to_map(const PipelineInfo& info) {
   QStringList schedulers = to_string_list(info.schedulers);
   const QString default_scheduler = QString::fromStdString(info.default_scheduler);
@@ -61,7 +90,9 @@ QVariantMap info_to_map(const PipelineInfo& info) {
       {QStringLiteral("defaultHeight"), static_cast<int>(info.default_height)},
       {QStringLiteral("defaultSteps"), static_cast<int>(info.default_steps)},
       {QStringLiteral("defaultGuidance"), info.default_guidance},
+      {QStringLiteral("defaultEta"), optional_value(info.default_eta)},
       {QStringLiteral("defaultScheduler"), default_scheduler},
+      {QStringLiteral("defaults"), defaults_to_map(info)},
       {QStringLiteral("schedulers"), schedulers},
       {QStringLiteral("classNames"), to_string_list(info.class_names)},
       {QStringLiteral("parameters"), static_cast<double>(info.parameters)},
@@ -192,15 +223,23 @@ void GenerationWorker::run(const GenerationJob& job, const CancelToken& token) {
     request.height = job.height;
   }
   request.steps = job.steps;
+  request.eta = job.eta;
   request.batch_size = batch;
   request.seed = job.seed;
   if (job.per_image_seeds) {
     for (int64_t i = 0; i < batch; ++i)
       request.seeds.push_back(job.seed + static_cast<uint64_t>(i));
   }
-  request.scheduler = job.scheduler.toStdString();
+  if (job.scheduler) request.scheduler = job.scheduler->toStdString();
 
-  Q_EMIT jobStarted(job.id, job.steps > 0 ? job.steps : static_cast<int>(info.default_steps));
+  int total_steps = 0;
+  try {
+    total_steps = static_cast<int>(resolve_parameters(request, info).steps.value);
+  } catch (const std::exception& e) {
+    Q_EMIT jobFailed(job.id, message_of(e));
+    return;
+  }
+  Q_EMIT jobStarted(job.id, total_steps);
   const auto start = std::chrono::steady_clock::now();
   RunControl control;
   control.cancel = token;

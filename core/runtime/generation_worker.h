@@ -9,24 +9,27 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace papillon {
 
 class CancelToken;
 
-// One job as the front end describes it; zero / empty fields take the model's defaults.
+// One job as the front end describes it; a field not given takes the model's default (the rule of
+// core/pipelines/generation_defaults.h).
 struct GenerationJob {
   int id = 0;
   QString prompt;
   QString negative_prompt;
-  int steps = 0;
-  double guidance_scale = -1;
-  int width = 0;
-  int height = 0;
+  std::optional<int> steps;
+  std::optional<double> guidance_scale;
+  std::optional<double> eta;  // schedulers that take none ignore it
+  std::optional<int> width;
+  std::optional<int> height;
   int batch_size = 1;
   quint64 seed = 0;
   bool per_image_seeds = true;  // image i uses seed + i, so each image can be reproduced alone
-  QString scheduler;
+  std::optional<QString> scheduler;
   // Latent models: a full VAE decode of the prediction every N steps (0: never) in place of the
   // fast projection. Pixel models always show the exact prediction.
   int full_preview_every = 0;

@@ -24,10 +24,13 @@ Result run_cli(const QStringList& args) {
   p.start(QString::fromLocal8Bit(qgetenv("PAPILLON_CLI")), args);
   p.waitForFinished(600000);
   return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-          QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
 }
 
-QString fixture(const std::string& rel) { return QString::fromStdString(test::fixture_path(rel)); }
+QString fixture(const std::string& rel) {
+  return QString::fromStdString(test::fixture_path(rel));
+}
 
 }  // namespace
 
@@ -45,11 +48,15 @@ class TestCli : public QObject {
     const QString grid = QString::fromStdString(dir + "/grid.png");
     const QString dump = QString::fromStdString(dir + "/out.safetensors");
     const QString images = QString::fromStdString(dir + "/images");
-    const auto r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--steps", "50",
-                            "--seed", "1", "--out", grid, "--dump", dump, "--save-images", images,
-                            "--padding", "0", "--scale", "1", "--preview-every", "10",
-                            "--timeline", QString::fromStdString(dir + "/timeline.png"),
-                            "--threads", "1"});
+    const auto r =
+        run_cli({"generate",  "--model",    fixture("pipelines/ddpm_tiny"),
+                 "--steps",   "50",         "--seed",
+                 "1",         "--out",      grid,
+                 "--dump",    dump,         "--save-images",
+                 images,      "--padding",  "0",
+                 "--scale",   "1",          "--preview-every",
+                 "10",        "--timeline", QString::fromStdString(dir + "/timeline.png"),
+                 "--threads", "1"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const auto run = SafetensorsFile::open(
         test::fixture_path("pipeline_runs/ddpm_50steps_seed1_bs1/run.safetensors"));
@@ -102,11 +109,11 @@ class TestCli : public QObject {
 
   void scheduler_options_are_applied() {
     const std::string dir = test::temp_dir("cli-ddim");
-    const auto r = run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--scheduler",
-                            "ddim", "--scheduler-opt", "clip_sample=false", "--steps", "50",
-                            "--seed", "2", "--batch", "2", "--out",
-                            QString::fromStdString(dir + "/g.png"), "--dump",
-                            QString::fromStdString(dir + "/d.safetensors"), "--quiet"});
+    const auto r =
+        run_cli({"generate", "--model", fixture("pipelines/ddpm_tiny"), "--scheduler", "ddim",
+                 "--scheduler-opt", "clip_sample=false", "--steps", "50", "--seed", "2", "--batch",
+                 "2", "--out", QString::fromStdString(dir + "/g.png"), "--dump",
+                 QString::fromStdString(dir + "/d.safetensors"), "--quiet"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const auto run = SafetensorsFile::open(
         test::fixture_path("pipeline_runs/ddim_eta0_noclip_50steps_seed2_bs2/run.safetensors"));
@@ -114,6 +121,64 @@ class TestCli : public QObject {
     const double scale = std::max(1.0, expected.abs().max().item<double>());
     PAPILLON_EXPECT_CLOSE(SafetensorsFile::open(dir + "/d.safetensors").get("final_sample"),
                           expected, 1e-4 * scale, 0.0, "DDIM final_sample via CLI");
+  }
+
+  // The bundled model with no sampling options runs its papillon.json defaults (DDIM, its steps
+  // and eta) and says so; --eta 0 is a value, not "not given"; the typed prompt is the first line.
+  void model_defaults_and_a_given_eta() {
+    const std::string dir = test::temp_dir("cli-defaults");
+    const QString model = QString::fromStdString(test::bundled_model_dir());
+    const Json papillon = read_json_file(test::bundled_model_dir() + "/papillon.json");
+    auto run = [&](const QString& name, const QStringList& more) {
+      QStringList args = {"generate",
+                          "--model",
+                          model,
+                          "--prompt",
+                          "a sneaker",
+                          "--seeds",
+                          "3,4",
+                          "--out",
+                          QString::fromStdString(dir + "/" + name.toStdString() + ".png"),
+                          "--dump",
+                          QString::fromStdString(dir + "/" + name.toStdString() + ".safetensors"),
+                          "--threads",
+                          "1"};
+      return run_cli(args + more);
+    };
+    const auto defaults = run("defaults", {});
+    QVERIFY2(defaults.code == 0, qPrintable(defaults.err));
+    QVERIFY2(defaults.err.contains("DDIMScheduler (model's default)") &&
+                 defaults.err.contains("steps (model's default)") &&
+                 defaults.err.contains("eta 1 (model's default)"),
+             qPrintable(defaults.err));
+    const auto text = read_png_text(dir + "/defaults.png");
+    const Json j = Json::parse(text.at("papillon"));
+    QCOMPARE(j["scheduler"].get<std::string>(), std::string("DDIMScheduler"));
+    QCOMPARE(j["steps"].get<int64_t>(), papillon["default_steps"].get<int64_t>());
+    QCOMPARE(j["eta"].get<double>(), papillon["default_eta"].get<double>());
+    QCOMPARE(j["prompt"].get<std::string>(), std::string("a sneaker"));
+    QCOMPARE(j["class_name"].get<std::string>(), std::string("Sneaker"));
+    const QString a1111 = QString::fromStdString(text.at("parameters"));
+    QVERIFY2(a1111.startsWith("a sneaker\nSteps: ") && a1111.contains("Eta: 1") &&
+                 a1111.contains("Class: Sneaker"),
+             qPrintable(a1111));
+
+    const auto eta1 = run("eta1", {"--eta", "1", "--steps", "5"});
+    const auto eta0 = run("eta0", {"--eta", "0", "--steps", "5"});
+    QVERIFY2(eta1.code == 0 && eta0.code == 0, qPrintable(eta1.err + eta0.err));
+    const Json j0 = Json::parse(read_png_text(dir + "/eta0.png").at("papillon"));
+    QCOMPARE(j0["eta"].get<double>(), 0.0);
+    const QString a1111_eta0 =
+        QString::fromStdString(read_png_text(dir + "/eta0.png").at("parameters"));
+    QVERIFY2(a1111_eta0.contains(QRegularExpression("Eta: 0(,|$)")), qPrintable(a1111_eta0));
+    const auto i0 = SafetensorsFile::open(dir + "/eta0.safetensors").get("images");
+    const auto i1 = SafetensorsFile::open(dir + "/eta1.safetensors").get("images");
+    QVERIFY2(!torch::equal(i0, i1), "--eta 0 and --eta 1 gave the same images");
+    // A scheduler without eta: the given eta is reported as ignored and not recorded.
+    const auto ddpm = run("ddpm", {"--eta", "0.5", "--scheduler", "ddpm", "--steps", "3"});
+    QVERIFY2(ddpm.code == 0, qPrintable(ddpm.err));
+    QVERIFY2(ddpm.err.contains("--eta is ignored"), qPrintable(ddpm.err));
+    QVERIFY(Json::parse(read_png_text(dir + "/ddpm.png").at("papillon"))["eta"].is_null());
   }
 
   void inspect_describes_a_folder() {
@@ -124,11 +189,13 @@ class TestCli : public QObject {
     int64_t expected = 0;
     for (const auto& k : test::fixture_json("models/unet2d_ddpm/keys.json")) {
       int64_t n = 1;
-      for (const auto& d : k["shape"]) n *= d.get<int64_t>();
+      for (const auto& d : k["shape"])
+        n *= d.get<int64_t>();
       expected += n;
     }
     QCOMPARE(j["components"]["unet"]["weights"][0]["parameters"].get<int64_t>(), expected);
-    QCOMPARE(j["components"]["scheduler"]["class"].get<std::string>(), std::string("DDPMScheduler"));
+    QCOMPARE(j["components"]["scheduler"]["class"].get<std::string>(),
+             std::string("DDPMScheduler"));
   }
 
   void bad_input_gives_clear_errors() {

@@ -11,18 +11,27 @@
 namespace papillon::test {
 
 std::string fixtures_dir() {
-  if (const char* env = std::getenv("PAPILLON_FIXTURES"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("PAPILLON_FIXTURES"); env != nullptr && *env != '\0')
+    return env;
   return PAPILLON_DEFAULT_FIXTURES_DIR;
 }
 
-std::string fixture_path(const std::string& relative) { return fixtures_dir() + "/" + relative; }
+std::string fixture_path(const std::string& relative) {
+  return fixtures_dir() + "/" + relative;
+}
 
-Json fixture_json(const std::string& relative) { return read_json_file(fixture_path(relative)); }
+Json fixture_json(const std::string& relative) {
+  return read_json_file(fixture_path(relative));
+}
+
+std::string bundled_model_dir() {
+  return PAPILLON_SOURCE_DIR "/resources/models/fashion-mnist";
+}
 
 std::string temp_dir(const std::string& tag) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("papillon-test-" + tag + "-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("papillon-test-" + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -53,8 +62,8 @@ Closeness compare(const at::Tensor& actual, const at::Tensor& expected, double a
   if (!finite) msg << " — actual has NaN/inf";
   if (!c.ok && a.numel()) {
     const int64_t worst = excess.flatten().argmax().item<int64_t>();
-    msg << "; worst at flat index " << worst << ": " << a.flatten()[worst].item<double>()
-        << " vs " << e.flatten()[worst].item<double>();
+    msg << "; worst at flat index " << worst << ": " << a.flatten()[worst].item<double>() << " vs "
+        << e.flatten()[worst].item<double>();
   }
   c.message = msg.str();
   return c;

@@ -14,6 +14,8 @@ std::string fixtures_dir();
 // fixtures_dir() + "/" + relative
 std::string fixture_path(const std::string& relative);
 Json fixture_json(const std::string& relative);
+// The model shipped in resources/models/fashion-mnist (its papillon.json holds its defaults).
+std::string bundled_model_dir();
 
 // A fresh empty temporary directory for one test (removed by the OS / the next run).
 std::string temp_dir(const std::string& tag);
@@ -25,15 +27,15 @@ struct Closeness {
   std::string message;  // human-readable summary (shape mismatch, worst element ...)
 };
 
-// |actual - expected| <= atol + rtol * |expected| element-wise (numpy.allclose), after moving both to
-// CPU float64. Shapes must match exactly.
+// |actual - expected| <= atol + rtol * |expected| element-wise (numpy.allclose), after moving both
+// to CPU float64. Shapes must match exactly.
 Closeness compare(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol);
 
 }  // namespace papillon::test
 
 // QVERIFY-style: fails the current Qt test with the comparison summary.
-#define PAPILLON_EXPECT_CLOSE(actual, expected, atol, rtol, what)                          \
-  do {                                                                                     \
-    const auto _c = ::papillon::test::compare((actual), (expected), (atol), (rtol));       \
-    QVERIFY2(_c.ok, (std::string(what) + ": " + _c.message).c_str());                     \
+#define PAPILLON_EXPECT_CLOSE(actual, expected, atol, rtol, what)                    \
+  do {                                                                               \
+    const auto _c = ::papillon::test::compare((actual), (expected), (atol), (rtol)); \
+    QVERIFY2(_c.ok, (std::string(what) + ": " + _c.message).c_str());                \
   } while (false)

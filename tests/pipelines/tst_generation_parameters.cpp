@@ -21,8 +21,9 @@ class TestGenerationParameters : public QObject {
     p.width = 32;
     p.height = 32;
     p.model = "ddpm-butterflies-32px";
-    QCOMPARE(QString::fromStdString(p.to_a1111()),
-             QString("Steps: 50, Sampler: DDIM, Seed: 1, Size: 32x32, Model: ddpm-butterflies-32px"));
+    QCOMPARE(
+        QString::fromStdString(p.to_a1111()),
+        QString("Steps: 50, Sampler: DDIM, Seed: 1, Size: 32x32, Model: ddpm-butterflies-32px"));
   }
 
   void a1111_round_trip() {
@@ -55,7 +56,8 @@ class TestGenerationParameters : public QObject {
         "masterpiece, (best quality:1.2), a cat\nwearing a hat\n"
         "Negative prompt: lowres, bad anatomy\n"
         "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 3344, Size: 512x512, "
-        "Model hash: abc123, Model: v1-5-pruned, Lora hashes: \"foo: 1a2b, bar: 3c4d\", Version: v1.6.0";
+        "Model hash: abc123, Model: v1-5-pruned, Lora hashes: \"foo: 1a2b, bar: 3c4d\", Version: "
+        "v1.6.0";
     const auto p = GenerationParameters::from_a1111(text);
     QCOMPARE(p.prompt, std::string("masterpiece, (best quality:1.2), a cat\nwearing a hat"));
     QCOMPARE(p.negative_prompt, std::string("lowres, bad anatomy"));
@@ -67,6 +69,42 @@ class TestGenerationParameters : public QObject {
     QCOMPARE(p.model, std::string("v1-5-pruned"));
     QCOMPARE(p.extra["Lora hashes"].get<std::string>(), std::string("foo: 1a2b, bar: 3c4d"));
     QCOMPARE(p.extra["Model hash"].get<std::string>(), std::string("abc123"));
+  }
+
+  // A class-conditional image: the typed prompt first, the class and eta (0 too) as fields that
+  // AUTOMATIC1111's parser reads as key: value pairs; a class with a comma is quoted as A1111
+  // quotes.
+  void class_and_eta_fields() {
+    GenerationParameters p;
+    p.prompt = "a sneaker";
+    p.steps = 25;
+    p.scheduler = "DDIMScheduler";
+    p.guidance_scale = 3.0;
+    p.seed = 9;
+    p.width = 28;
+    p.height = 28;
+    p.model = "fashion-mnist";
+    p.eta = 0.0;
+    p.class_name = "Sneaker";
+    QCOMPARE(QString::fromStdString(p.to_a1111()),
+             QString("a sneaker\nSteps: 25, Sampler: DDIM, CFG scale: 3, Seed: 9, Size: 28x28, "
+                     "Model: fashion-mnist, Eta: 0, Class: Sneaker"));
+    auto q = GenerationParameters::from_a1111(p.to_a1111());
+    QCOMPARE(q.prompt, p.prompt);
+    QCOMPARE(q.class_name, p.class_name);
+    QCOMPARE(q.eta.value_or(-1), 0.0);
+    QCOMPARE(GenerationParameters::from_json(p.to_json()).class_name, p.class_name);
+    p.class_name = "Shirt, \"long\": sleeves";
+    const std::string text = p.to_a1111();
+    QVERIFY2(text.find("Class: \"Shirt, \\\"long\\\": sleeves\"") != std::string::npos,
+             text.c_str());
+    q = GenerationParameters::from_a1111(text);
+    QCOMPARE(q.class_name, p.class_name);
+    QCOMPARE(q.model, p.model);
+    // A1111's own DDIM key.
+    QCOMPARE(
+        GenerationParameters::from_a1111("Steps: 5, Sampler: DDIM, Eta DDIM: 0.3").eta.value_or(-1),
+        0.3);
   }
 
   // torchvision.utils.make_grid semantics (padding 2, nrow 8, pad_value 0).

@@ -8,18 +8,11 @@
 #include "core/pipelines/pipeline.h"
 #include "core/training/dataset.h"
 #include "core/util/error.h"
+#include "tests/common/fixtures.h"
 
 using namespace papillon;
 
-namespace {
-
-std::string bundled_model_dir() {
-  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
-          "resources/models/fashion-mnist")
-      .string();
-}
-
-}  // namespace
+using test::bundled_model_dir;
 
 class TestBundledModel : public QObject {
   Q_OBJECT
@@ -53,7 +46,9 @@ class TestBundledModel : public QObject {
     QVERIFY(a.images.sizes() == at::IntArrayRef({2, 1, info.default_height, info.default_width}));
     QVERIFY(a.images.min().item<float>() >= 0.0f && a.images.max().item<float>() <= 1.0f);
     QCOMPARE(a.parameters[1].extra["class_label"].get<int64_t>(), int64_t(9));
-    QCOMPARE(a.parameters[1].prompt, std::string("Ankle boot"));
+    // The prompt as typed; the class it picked in its own field.
+    QCOMPARE(a.parameters[1].prompt, std::string("an ankle boot"));
+    QCOMPARE(a.parameters[1].class_name, std::string("Ankle boot"));
     QVERIFY(torch::equal(a.images, pipeline->generate(r, RunControl{}).images));
     r.prompts = {"a sneaker"};
     QVERIFY(!torch::equal(a.images, pipeline->generate(r, RunControl{}).images));

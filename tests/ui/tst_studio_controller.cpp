@@ -84,6 +84,78 @@ class TestStudioController : public QObject {
     QCOMPARE(c.recentModels().value(0), c.modelPath());
   }
 
+  // The bundled model: the controls and the job the controller sends are its papillon.json
+  // defaults; eta follows the scheduler unless the user changed it; Reset brings them back; the
+  // saved image has the typed prompt and its class apart, and restores the typed prompt.
+  void the_bundled_model_starts_at_its_defaults() {
+    const Json papillon = read_json_file(test::bundled_model_dir() + "/papillon.json");
+    const int steps = papillon["default_steps"].get<int>();
+    const double eta = papillon["default_eta"].get<double>();
+    const double guidance = papillon["default_guidance"].get<double>();
+    StudioController c(nullptr);
+    QVERIFY(load(c, QString::fromStdString(test::bundled_model_dir())));
+    QCOMPARE(c.property("scheduler").toString(), QString("DDIMScheduler"));
+    QCOMPARE(c.property("steps").toInt(), steps);
+    QCOMPARE(c.property("eta").toDouble(), eta);
+    QCOMPARE(c.property("guidanceScale").toDouble(), guidance);
+    QVERIFY(c.property("etaAvailable").toBool());
+    QVERIFY(c.property("atModelDefaults").toBool());
+    const QStringList fromModel = c.modelDefaults().value("fromModel").toStringList();
+    for (const char* key : {"scheduler", "steps", "eta", "guidance"})
+      QVERIFY2(fromModel.contains(key), key);
+    QVERIFY2(c.modelDefaultsText().contains("DDIM"), qPrintable(c.modelDefaultsText()));
+
+    c.setProperty("prompt", "a sneaker");
+    papillon::GenerationJob job = c.jobForControls();
+    QCOMPARE(job.scheduler.value_or(QString()), QString("DDIMScheduler"));
+    QCOMPARE(job.steps.value_or(-1), steps);
+    QCOMPARE(job.eta.value_or(-1), eta);
+    QCOMPARE(job.guidance_scale.value_or(-1), guidance);
+    QVERIFY(!job.width && !job.height);  // a fixed-size model: the size is not the user's
+
+    // DDPM takes no eta: the control goes, steps stay the model's; back on DDIM eta is its default.
+    c.setProperty("scheduler", "DDPMScheduler");
+    QVERIFY(!c.property("etaAvailable").toBool());
+    QVERIFY(!c.jobForControls().eta);
+    QCOMPARE(c.property("steps").toInt(), steps);
+    QVERIFY(!c.property("atModelDefaults").toBool());
+    c.setProperty("scheduler", "DDIMScheduler");
+    QCOMPARE(c.property("eta").toDouble(), eta);
+    // An eta the user set survives a change of scheduler.
+    c.setProperty("eta", 0.0);
+    c.setProperty("scheduler", "DDPMScheduler");
+    c.setProperty("scheduler", "DDIMScheduler");
+    QCOMPARE(c.property("eta").toDouble(), 0.0);
+    QCOMPARE(c.jobForControls().eta.value_or(-1), 0.0);
+    c.setProperty("steps", 3);
+    QVERIFY(!c.property("atModelDefaults").toBool());
+    c.resetToModelDefaults();
+    QVERIFY(c.property("atModelDefaults").toBool());
+    QCOMPARE(c.property("eta").toDouble(), eta);
+    QCOMPARE(c.property("steps").toInt(), steps);
+
+    // A real run: what the image records is what the controls showed.
+    c.setProperty("batchSize", 1);
+    c.setProperty("batchCount", 1);
+    c.setProperty("randomSeed", false);
+    c.setProperty("seed", "5");
+    QSignalSpy finished(&c, &StudioController::jobFinished);
+    const int row = c.gallery()->rowCount();
+    QVERIFY(c.generate() > 0);
+    QVERIFY(finished.wait(kTimeoutMs));
+    const Json made = Json::parse(c.gallery()->parameters(row).toStdString());
+    QCOMPARE(made["scheduler"].get<std::string>(), std::string("DDIMScheduler"));
+    QCOMPARE(made["steps"].get<int>(), steps);
+    QCOMPARE(made["eta"].get<double>(), eta);
+    QCOMPARE(made["prompt"].get<std::string>(), std::string("a sneaker"));
+    QCOMPARE(made["class_name"].get<std::string>(), std::string("Sneaker"));
+    c.setProperty("prompt", "a bag");
+    c.setProperty("eta", 0.5);
+    c.useParameters(row);
+    QCOMPARE(c.property("prompt").toString(), QString("a sneaker"));
+    QCOMPARE(c.property("eta").toDouble(), eta);
+  }
+
   void tiles_appear_at_once_then_previews_then_final_images() {
     StudioController c(nullptr);
     QVERIFY(load(c));

@@ -194,6 +194,38 @@ ScrollView {
                 }
                 onActivated: StudioController.scheduler = currentText
             }
+
+            Label {
+                text: qsTr("Eta")
+                visible: StudioController.etaAvailable
+                HoverHandler { id: etaHover }
+                ToolTip.visible: etaHover.hovered
+                ToolTip.text: qsTr("DDIM's eta: 0 is deterministic, 1 adds fresh noise every step as DDPM does")
+            }
+            SliderSpin {
+                objectName: "etaControl"
+                visible: StudioController.etaAvailable
+                Layout.fillWidth: true
+                from: 0
+                to: 1
+                decimals: 2
+                stepSize: 0.05
+                value: StudioController.eta
+                onMoved: (v) => StudioController.eta = v
+            }
+        }
+
+        Button {
+            objectName: "resetDefaultsButton"
+            Layout.leftMargin: 12
+            Layout.rightMargin: 12
+            Layout.fillWidth: true
+            flat: true
+            enabled: !StudioController.atModelDefaults
+            text: qsTr("Reset to the model's defaults")
+            onClicked: StudioController.resetToModelDefaults()
+            ToolTip.visible: hovered
+            ToolTip.text: StudioController.modelDefaultsText
         }
 
         RowLayout {

@@ -76,6 +76,12 @@ ToolBar {
                 ToolTip.visible: infoHover.hovered
                 ToolTip.text: qsTr("Components: %1").arg((StudioController.modelInfo.components || []).join(", "))
             }
+            Label {
+                objectName: "modelDefaultsLabel"
+                visible: StudioController.modelReady
+                text: "· " + StudioController.modelDefaultsText
+                opacity: 0.75
+            }
         }
         Label {
             objectName: "modelError"
