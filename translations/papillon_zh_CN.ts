@@ -186,27 +186,42 @@
         <translation>调度器</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="207" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="199" />
+        <source>Eta</source>
+        <translation>Eta</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/GenerationPanel.qml" line="203" />
+        <source>DDIM's eta: 0 is deterministic, 1 adds fresh noise every step as DDPM does</source>
+        <translation>DDIM 的 eta：0 为确定性采样，1 则像 DDPM 一样每步加入新的噪声</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/GenerationPanel.qml" line="225" />
+        <source>Reset to the model's defaults</source>
+        <translation>恢复模型的默认值</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/GenerationPanel.qml" line="239" />
         <source>Generate</source>
         <translation>生成</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="211" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="243" />
         <source>Queue a job (Ctrl+Return)</source>
         <translation>加入一个任务（Ctrl+Return）</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="214" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="246" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="218" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="250" />
         <source>Stop the running job and keep its previews (Esc)</source>
         <translation>停止当前任务并保留预览（Esc）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/generate/GenerationPanel.qml" line="226" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="258" />
         <source>Remove %n queued job(s)</source>
         <translation><numerusform>移除 %n 个排队中的任务</numerusform></translation>
     </message>
@@ -371,12 +386,12 @@
         <translation>组件：%1</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="84" />
+        <location filename="../ui/generate/ModelBar.qml" line="90" />
         <source>Could not open the model: %1</source>
         <translation>无法打开模型：%1</translation>
     </message>
     <message>
-        <location filename="../ui/generate/ModelBar.qml" line="98" />
+        <location filename="../ui/generate/ModelBar.qml" line="104" />
         <source>Open a diffusers model folder</source>
         <translation>打开 diffusers 模型文件夹</translation>
     </message>
@@ -727,129 +742,154 @@
 <context>
     <name>papillon::ui::StudioController</name>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="63" />
+        <location filename="../ui/studio_controller.cpp" line="71" />
         <source>Could not keep the image in the library</source>
         <translation>无法把图像存入图库</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="71" />
+        <location filename="../ui/studio_controller.cpp" line="79" />
         <source>Finished %n step(s) at %1 it/s</source>
         <translation><numerusform>已完成 %n 步，速度 %1 步/秒</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="77" />
+        <location filename="../ui/studio_controller.cpp" line="85" />
         <source>Generation failed</source>
         <translation>生成失败</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="83" />
+        <location filename="../ui/studio_controller.cpp" line="91" />
         <source>Cancelled at step %1 of %2</source>
         <translation>已在第 %1 步（共 %2 步）取消</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="140" />
+        <location filename="../ui/studio_controller.cpp" line="148" />
         <source>Loading %1…</source>
         <translation>正在加载 %1…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="166" />
+        <location filename="../ui/studio_controller.cpp" line="171" />
         <source>Ready: %1</source>
         <translation>就绪：%1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="175" />
+        <location filename="../ui/studio_controller.cpp" line="182" />
         <source>Could not open the model</source>
         <translation>无法打开模型</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="180" />
+        <location filename="../ui/studio_controller.cpp" line="187" />
         <source>Open a model folder first.</source>
         <translation>请先打开一个模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="209" />
+        <location filename="../ui/studio_controller.cpp" line="207" />
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../ui/studio_controller.cpp" line="301" />
+        <source>%n step(s)</source>
+        <translation><numerusform>%n 步</numerusform></translation>
+    </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="216" />
+        <location filename="../ui/studio_controller.cpp" line="304" />
+        <source>guidance %1</source>
+        <translation>引导系数 %1</translation>
+    </message>
+    <message>
+        <location filename="../ui/studio_controller.cpp" line="307" />
+        <source>eta %1</source>
+        <translation>eta %1</translation>
+    </message>
+    <message>
+        <location filename="../ui/studio_controller.cpp" line="314" />
+        <source>Defaults: diffusers' own</source>
+        <translation>默认值：diffusers 自带</translation>
+    </message>
+    <message>
+        <location filename="../ui/studio_controller.cpp" line="315" />
+        <source>Defaults from the model: %1</source>
+        <translation>模型的默认值：%1</translation>
+    </message>
+    <message>
+        <location filename="../ui/studio_controller.cpp" line="367" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="247" />
+        <location filename="../ui/studio_controller.cpp" line="398" />
         <source>Generating job %1</source>
         <translation>正在生成任务 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="280" />
-        <location filename="../ui/studio_controller.cpp" line="325" />
+        <location filename="../ui/studio_controller.cpp" line="431" />
+        <location filename="../ui/studio_controller.cpp" line="476" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="283" />
-        <location filename="../ui/studio_controller.cpp" line="355" />
+        <location filename="../ui/studio_controller.cpp" line="434" />
+        <location filename="../ui/studio_controller.cpp" line="506" />
         <source>Could not save the image</source>
         <translation>无法保存图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="314" />
+        <location filename="../ui/studio_controller.cpp" line="465" />
         <source>There is no finished image to put in a grid.</source>
         <translation>没有已完成的图像可以拼成网格。</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="328" />
+        <location filename="../ui/studio_controller.cpp" line="479" />
         <source>Could not save the grid</source>
         <translation>无法保存网格</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="343" />
+        <location filename="../ui/studio_controller.cpp" line="494" />
         <source>Cannot create the folder %1</source>
         <translation>无法创建文件夹 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="359" />
+        <location filename="../ui/studio_controller.cpp" line="510" />
         <source>Saved %n image(s) to %1</source>
         <translation><numerusform>已将 %n 张图像保存到 %1</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="378" />
+        <location filename="../ui/studio_controller.cpp" line="529" />
         <source>Could not delete %1</source>
         <translation>无法删除 %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/studio_controller.cpp" line="380" />
+        <location filename="../ui/studio_controller.cpp" line="531" />
         <source>Deleted %n image(s)</source>
         <translation><numerusform>已删除 %n 张图像</numerusform></translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="391" />
+        <location filename="../ui/studio_controller.cpp" line="542" />
         <source>Could not read the image</source>
         <translation>无法读取该图像</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="395" />
+        <location filename="../ui/studio_controller.cpp" line="546" />
         <source>%1 carries no generation parameters</source>
         <translation>%1 不含生成参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="399" />
+        <location filename="../ui/studio_controller.cpp" line="550" />
         <source>Parameters of %1 restored</source>
         <translation>已恢复 %1 的参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="451" />
+        <location filename="../ui/studio_controller.cpp" line="602" />
         <source>Seed %1 copied</source>
         <translation>已复制种子 %1</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="456" />
+        <location filename="../ui/studio_controller.cpp" line="607" />
         <source>Parameters copied</source>
         <translation>已复制参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="522" />
+        <location filename="../ui/studio_controller.cpp" line="684" />
         <source>%1 (model default)</source>
         <translation>%1（模型默认）</translation>
     </message>
@@ -887,17 +927,17 @@
         <translation>请先选择训练图像。</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="185" />
+        <location filename="../ui/train_controller.cpp" line="188" />
         <source>Resuming…</source>
         <translation>正在继续…</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="185" />
+        <location filename="../ui/train_controller.cpp" line="188" />
         <source>Preparing the data…</source>
         <translation>正在准备数据…</translation>
     </message>
     <message>
-        <location filename="../ui/train_controller.cpp" line="196" />
+        <location filename="../ui/train_controller.cpp" line="199" />
         <source>Stopping after this step…</source>
         <translation>本步结束后停止…</translation>
     </message>

@@ -12,7 +12,10 @@ namespace papillon {
 namespace {
 
 constexpr int64_t kMaxSteps = 100000;
-constexpr int64_t kMaxSize = 16384;
+constexpr int64_t kMaxSize = 16384;  // a model's own default size (papillon.json)
+// A requested size only has to be a sane number here: whether it fits is the memory estimate's
+// call (it names the size and what is available), which runs before anything is allocated.
+constexpr int64_t kMaxRequestSize = int64_t{1} << 24;
 
 template <typename T>
 Resolved<T> pick(const std::optional<T>& given, const std::optional<T>& model, T pipeline,
@@ -32,8 +35,9 @@ void check_given(const GenerationRequest& r) {
   }
   if (r.eta && !std::isfinite(*r.eta)) throw Error("eta must be a finite number");
   for (const auto* size : {&r.width, &r.height}) {
-    if (*size && (**size < 1 || **size > kMaxSize)) {
-      throw Error("width and height must be between 1 and " + std::to_string(kMaxSize) + ", got " +
+    if (*size && (**size < 1 || **size > kMaxRequestSize)) {
+      throw Error("width and height must be between 1 and " + std::to_string(kMaxRequestSize) +
+                  ", got " +
                   std::to_string(**size));
     }
   }
