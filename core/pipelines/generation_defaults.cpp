@@ -37,8 +37,7 @@ void check_given(const GenerationRequest& r) {
   for (const auto* size : {&r.width, &r.height}) {
     if (*size && (**size < 1 || **size > kMaxRequestSize)) {
       throw Error("width and height must be between 1 and " + std::to_string(kMaxRequestSize) +
-                  ", got " +
-                  std::to_string(**size));
+                  ", got " + std::to_string(**size));
     }
   }
 }
