@@ -178,7 +178,7 @@ ZH = {
     "DDIM's eta: 0 is deterministic, 1 adds fresh noise every step as DDPM does":
         "DDIM 的 eta：0 为确定性采样，1 则像 DDPM 一样每步加入新的噪声",
     "Reset to the model's defaults": "恢复模型的默认值",
-    "%n step(s)": "%n 步",
+    "steps %1": "%1 步",
     "guidance %1": "引导系数 %1",
     "eta %1": "eta %1",
     "Defaults: diffusers' own": "默认值：diffusers 自带",

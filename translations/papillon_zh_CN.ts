@@ -196,32 +196,32 @@
         <translation>DDIM 的 eta：0 为确定性采样，1 则像 DDPM 一样每步加入新的噪声</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="225" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="226" />
         <source>Reset to the model's defaults</source>
         <translation>恢复模型的默认值</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="239" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="240" />
         <source>Generate</source>
         <translation>生成</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="243" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="244" />
         <source>Queue a job (Ctrl+Return)</source>
         <translation>加入一个任务（Ctrl+Return）</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="246" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="247" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="250" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="251" />
         <source>Stop the running job and keep its previews (Esc)</source>
         <translation>停止当前任务并保留预览（Esc）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/generate/GenerationPanel.qml" line="258" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="259" />
         <source>Remove %n queued job(s)</source>
         <translation><numerusform>移除 %n 个排队中的任务</numerusform></translation>
     </message>
@@ -786,10 +786,10 @@
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
-    <message numerus="yes">
+    <message>
         <location filename="../ui/studio_controller.cpp" line="301" />
-        <source>%n step(s)</source>
-        <translation><numerusform>%n 步</numerusform></translation>
+        <source>steps %1</source>
+        <translation>%1 步</translation>
     </message>
     <message>
         <location filename="../ui/studio_controller.cpp" line="304" />

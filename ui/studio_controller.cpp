@@ -298,7 +298,7 @@ QString StudioController::modelDefaultsText() const {
     parts << label;
   }
   if (fromModel.contains(QLatin1String("steps"))) {
-    parts << tr("%n step(s)", nullptr, d.value(QStringLiteral("steps")).toInt());
+    parts << tr("steps %1").arg(d.value(QStringLiteral("steps")).toInt());
   }
   if (fromModel.contains(QLatin1String("guidance"))) {
     parts << tr("guidance %1").arg(d.value(QStringLiteral("guidance")).toDouble());

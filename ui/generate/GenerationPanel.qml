@@ -222,6 +222,7 @@ ScrollView {
             Layout.fillWidth: true
             flat: true
             enabled: !StudioController.atModelDefaults
+            opacity: enabled ? 1 : 0.45  // Fusion draws a disabled flat button like an enabled one
             text: qsTr("Reset to the model's defaults")
             onClicked: StudioController.resetToModelDefaults()
             ToolTip.visible: hovered
