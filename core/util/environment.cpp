@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -36,17 +37,46 @@ Fn openblas_function(const char* name) {
 
 }  // namespace
 
+// The kernel family OpenBLAS picked for this CPU ("Haswell", "Prescott", "SapphireRapids" ...), or
+// empty when the BLAS is not OpenBLAS.
+std::string detected_blas_core() {
+  static const auto corename = openblas_function<char* (*)()>("openblas_get_corename");
+  const char* name = corename != nullptr ? corename() : nullptr;
+  return name != nullptr ? std::string(name) : std::string();
+}
+
+namespace {
+
+bool iequals(const std::string& a, const char* b) {
+  return strcasecmp(a.c_str(), b) == 0;
+}
+
+// OpenBLAS's AVX-512 kernel families (0.3.21 knows the first two, 0.3.29 also Sapphire Rapids).
+bool is_avx512_core(const std::string& core) {
+  return iequals(core, "SkylakeX") || iequals(core, "Cooperlake") ||
+         iequals(core, "SapphireRapids");
+}
+
+bool is_avx2_core(const std::string& core) {
+  return is_avx512_core(core) || iequals(core, "Haswell") || iequals(core, "Zen");
+}
+
+}  // namespace
+
 void ensure_blas_environment(int argc, char** argv) {
   (void)argc;
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("PAPILLON_REEXEC") != nullptr) {
     return;
   }
   const std::string flags = cpu_flags();
+  // What OpenBLAS chose itself: keep it when it already uses the CPU's widest vectors (a newer
+  // OpenBLAS that knows the CPU may pick a better family than the one forced here).
+  const std::string detected = detected_blas_core();
   const char* core = nullptr;
   if (has_flag(flags, "avx512f") && has_flag(flags, "avx512bw") && has_flag(flags, "avx512vl")) {
-    core = "SkylakeX";
+    if (!is_avx512_core(detected)) core = "SkylakeX";
   } else if (has_flag(flags, "avx2") && has_flag(flags, "fma")) {
-    core = "Haswell";
+    if (!is_avx2_core(detected)) core = "Haswell";
   }
   if (core == nullptr) return;
   setenv("OPENBLAS_CORETYPE", core, 1);
@@ -60,7 +90,10 @@ void ensure_blas_environment(int argc, char** argv) {
 
 std::string blas_core_description() {
   const char* core = std::getenv("OPENBLAS_CORETYPE");
-  return core != nullptr ? std::string(core) : std::string("default (OpenBLAS auto-detection)");
+  if (core != nullptr) return std::string(core);
+  const std::string detected = detected_blas_core();
+  return detected.empty() ? std::string("default (OpenBLAS auto-detection)")
+                          : "default (OpenBLAS auto-detection: " + detected + ")";
 }
 
 int hardware_thread_count() {

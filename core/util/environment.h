@@ -7,13 +7,16 @@ namespace papillon {
 
 // Debian's OpenBLAS 0.3.21 takes recent AVX-512 CPUs for a Prescott and runs GEMM ~4.5x slower.
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded (before main), so when the variable is
-// unset and the CPU has AVX-512 (or AVX2) this sets it and re-executes the program. Call it first
-// in main(). It never re-executes twice (PAPILLON_REEXEC guards) and does nothing if the user set
-// it.
+// unset, the CPU has AVX-512 (or AVX2) and the loaded OpenBLAS picked no kernels of that width
+// itself, this sets it and re-executes the program. Call it first in main(). It never re-executes
+// twice (PAPILLON_REEXEC guards) and does nothing if the user set it.
 void ensure_blas_environment(int argc, char** argv);
 
-// The OpenBLAS core in use, as the environment asked for it ("SkylakeX", "default" ...).
+// The OpenBLAS core in use, as the environment asked for it ("SkylakeX", "default ..." with the
+// family OpenBLAS detected).
 std::string blas_core_description();
+// The kernel family the loaded OpenBLAS uses ("Haswell", "SkylakeX" ...); empty if not OpenBLAS.
+std::string detected_blas_core();
 
 // Sets LibTorch's intra-op thread count (Debian's LibTorch defaults to 1) and OpenBLAS's own pool
 // to the same number. n <= 0: all cores. OpenBLAS (pthreads build) otherwise keeps one thread per

@@ -1,6 +1,7 @@
 #include "tests/common/fixtures.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
