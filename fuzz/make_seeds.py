@@ -209,3 +209,34 @@ png_seeds = [b"\x00" + png, b"\x01" + a1111.encode(), b"\x02" + params_json.enco
              b"\x01" + b"just a prompt", b"\x01" + b"p\nSteps: 5, Seed: 1, Size: 8x8, Sampler: Euler a"]
 for i, s in enumerate(png_seeds):
     write("png_parameters", i, s)
+
+# --- shard index (model.safetensors.index.json; the harness's folder holds a.safetensors {x, y} and
+# b.safetensors {z}) ---------------------------------------------------------------------------------
+shard_seeds = [
+    fixture("t5_pixart/pipelines/pixart_tiny/text_encoder/model.safetensors.index.json"),
+    json.dumps({"metadata": {"total_size": 20},
+                "weight_map": {"x": "a.safetensors", "y": "a.safetensors", "z": "b.safetensors"}}),
+    json.dumps({"weight_map": {"x": "b.safetensors", "y": "a.safetensors"}}),
+    json.dumps({"weight_map": {"x": "a.safetensors", "w": "c.safetensors"}}),
+    json.dumps({"weight_map": {"x": "../a.safetensors"}}),
+    json.dumps({"weight_map": {}}),
+]
+for i, s in enumerate(shard_seeds):
+    write("shard_index", i, s)
+
+# --- T5 tokenizer config: mode byte + tokenizer_config.json (0), special_tokens_map.json (1),
+# both split at a NUL (2) --------------------------------------------------------------------------
+t5_config = fixture("t5_pixart/pipelines/pixart_tiny/tokenizer/tokenizer_config.json")
+t5_map = fixture("t5_pixart/pipelines/pixart_tiny/tokenizer/special_tokens_map.json")
+t5_seeds = [
+    b"\x00" + t5_config,
+    b"\x01" + t5_map,
+    b"\x02" + t5_config + b"\x00" + t5_map,
+    b"\x00" + json.dumps({"extra_ids": 2, "legacy": True, "additional_special_tokens": ["<extra_id_0>", "<extra_id_1>"],
+                          "added_tokens_decoder": {"0": {"content": "<pad>", "lstrip": False, "rstrip": False,
+                                                         "single_word": False, "special": True}},
+                          "model_max_length": 1e30, "clean_up_tokenization_spaces": False}).encode(),
+    b"\x01" + json.dumps({"eos_token": {"content": "</s>", "lstrip": True}, "pad_token": "<pad>"}).encode(),
+]
+for i, s in enumerate(t5_seeds):
+    write("t5_tokenizer_config", i, s)

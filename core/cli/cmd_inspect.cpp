@@ -134,7 +134,21 @@ int cmd_inspect(const std::vector<std::string>& argv) {
     if (needs_weights && !configs.contains("config.json")) {
       problems.push_back(c.dir + ": config.json is missing");
     }
-    if (!weights.empty()) total_parameters += weights[0]["parameters"].get<int64_t>();
+    // One checkpoint per component: its first weights file, or every shard of a sharded one
+    // (<stem>.safetensors.index.json + <stem>-0000K-of-0000N.safetensors).
+    bool sharded = false;
+    for (const auto& entry : fs::directory_iterator(c.dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > 11 && name.compare(name.size() - 11, 11, ".index.json") == 0)
+        sharded = true;
+    }
+    if (sharded) {
+      comp["sharded"] = true;
+      for (const auto& w : weights)
+        total_parameters += w["parameters"].get<int64_t>();
+    } else if (!weights.empty()) {
+      total_parameters += weights[0]["parameters"].get<int64_t>();
+    }
     comp["weights"] = weights;
     report["components"][c.name] = comp;
   }
@@ -144,9 +158,10 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   if (args.has("json")) {
     std::printf("%s\n", report.dump(2).c_str());
   } else {
-    std::printf("%s\n  pipeline: %s\n  parameters: %s (first weights file of each component)\n",
-                folder.dir.c_str(), folder.pipeline_class.c_str(),
-                human_count(total_parameters).c_str());
+    std::printf(
+        "%s\n  pipeline: %s\n  parameters: %s (first weights file or all shards of each "
+        "component)\n",
+        folder.dir.c_str(), folder.pipeline_class.c_str(), human_count(total_parameters).c_str());
     for (const auto& c : folder.components) {
       const Json& comp = report["components"][c.name];
       std::printf("\n  %s: %s (%s)\n", c.name.c_str(), c.class_name.c_str(), c.library.c_str());

@@ -3,10 +3,10 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <set>
 #include <unordered_set>
 
 #include "core/io/config.h"
+#include "core/io/shard_index.h"
 #include "core/io/unpickler.h"
 #include "core/util/error.h"
 
@@ -39,52 +39,51 @@ bool is_regular_file(const std::string& path) {
   return fs::is_regular_file(path, ec);
 }
 
-// A shard name from an index must be a plain file name in the index's folder.
-void check_shard_name(const std::string& index_path, const std::string& shard) {
-  if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos ||
-      shard.find('\\') != std::string::npos || shard.find('\0') != std::string::npos)
-    throw Error(index_path + ": shard '" + shard + "' is not a plain file name in the same folder");
-  if (!ends_with(shard, ".safetensors") && !ends_with(shard, ".bin"))
-    throw Error(index_path + ": shard '" + shard + "' is neither .safetensors nor .bin");
-}
-
 // transformers / diffusers sharded checkpoints: <stem>.safetensors.index.json with a weight_map
 // {tensor name: shard file}. Every shard is read (in file-name order, i.e. 00001-of-N first); every
 // mapped tensor must be found in its shard and no tensor may come twice.
 LazyTensorList open_sharded(const std::string& index_path) {
-  const Json index = read_json_file(index_path);
-  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
-    throw Error(index_path + ": not a shard index (no \"weight_map\" object)");
-  const Json& weight_map = index["weight_map"];
-  std::set<std::string> shards;
-  for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
-    if (!it.value().is_string())
-      throw Error(index_path + ": weight_map entry '" + it.key() + "' is not a file name");
-    const std::string shard = it.value().get<std::string>();
-    check_shard_name(index_path, shard);
-    shards.insert(shard);
-  }
+  const ShardIndex index = read_shard_index(index_path);
   const fs::path folder = fs::path(index_path).parent_path();
+  std::vector<std::string> absent;
+  for (const std::string& shard : index.shards) {
+    if (!is_regular_file((folder / shard).string())) absent.push_back(shard);
+  }
+  if (!absent.empty()) {
+    std::string list;
+    for (const std::string& shard : absent)
+      list += (list.empty() ? "" : ", ") + shard;
+    throw Error(index_path + ": " + std::to_string(absent.size()) + " of the " +
+                std::to_string(index.shards.size()) + " shard files it lists are missing from " +
+                folder.string() + ": " + list);
+  }
   LazyTensorList out;
   std::unordered_set<std::string> names;
-  for (const std::string& shard : shards) {
+  for (const std::string& shard : index.shards) {
     const std::string shard_path = (folder / shard).string();
     for (LazyTensor& tensor : open_weights_file(shard_path)) {
       const std::string& name = tensor.name;
       if (!names.insert(name).second)
         throw Error(index_path + ": tensor '" + name +
                     "' appears in more than one shard (again in " + shard + ")");
-      const auto mapped = weight_map.find(name);
-      if (mapped != weight_map.end() && mapped->get<std::string>() != shard)
-        throw Error(index_path + ": tensor '" + name + "' is mapped to " +
-                    mapped->get<std::string>() + " but found in " + shard);
+      const auto mapped = index.weight_map.find(name);
+      if (mapped != index.weight_map.end() && mapped->second != shard)
+        throw Error(index_path + ": tensor '" + name + "' is mapped to " + mapped->second +
+                    " but found in " + shard);
       out.push_back(std::move(tensor));
     }
   }
-  for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
-    if (names.count(it.key()) == 0)
-      throw Error(index_path + ": tensor '" + it.key() + "' is missing from its shard " +
-                  it.value().get<std::string>());
+  std::vector<std::string> missing;
+  for (const auto& [name, shard] : index.weight_map) {
+    if (names.count(name) == 0) missing.push_back("'" + name + "' (in " + shard + ")");
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing.size() && i < 20; ++i)
+      list += (i ? ", " : "") + missing[i];
+    if (missing.size() > 20) list += " and " + std::to_string(missing.size() - 20) + " more";
+    throw Error(index_path + ": " + std::to_string(missing.size()) +
+                " tensors of the weight_map are missing from their shards: " + list);
   }
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include "core/tokenizers/basic_tokenizer.h"
 #include "core/tokenizers/byte_level_bpe.h"
+#include "core/tokenizers/tokenization_utils.h"
 #include "core/tokenizers/unicode_utils.h"
 #include "core/tokenizers/vocab_files.h"
 #include "core/util/error.h"
@@ -109,24 +110,6 @@ unicode::Utf8Errors parse_errors(const json& config, const std::string& where) {
   }
   throw Error(where + ": \"errors\" must be \"replace\", \"ignore\" or \"strict\", got " +
               it->dump());
-}
-
-// transformers' PreTrainedTokenizerBase.clean_up_tokenization.
-std::string clean_up_tokenization(std::string text) {
-  static const std::pair<const char*, const char*> kReplacements[] = {
-      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kReplacements) {
-    const std::string f(from), t(to);
-    std::string out;
-    size_t pos = 0;
-    for (size_t hit; (hit = text.find(f, pos)) != std::string::npos; pos = hit + f.size()) {
-      out.append(text, pos, hit - pos).append(t);
-    }
-    out.append(text, pos, std::string::npos);
-    text = std::move(out);
-  }
-  return text;
 }
 
 }  // namespace

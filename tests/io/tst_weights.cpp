@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/io/safetensors.h"
+#include "core/io/shard_index.h"
 #include "core/io/weights.h"
 #include "core/util/error.h"
 #include "tests/common/fixtures.h"
@@ -138,6 +139,23 @@ class TestWeights : public QObject {
     papillon::Json dup = map;
     dup["extra"] = "dup.safetensors";
     expect({{"weight_map", dup}}, "more than one shard");
+    // A shard file the index names is not there: one error listing every absent shard.
+    papillon::Json absent = map;
+    absent["w1"] = "gone-1.safetensors";
+    absent["w2"] = "gone-2.safetensors";
+    expect({{"weight_map", absent}}, "2 of the 4 shard files it lists are missing");
+    const std::string message = error_of([&] { papillon::load_weights_file(bad); });
+    QVERIFY2(message.find("gone-1.safetensors, gone-2.safetensors") != std::string::npos,
+             message.c_str());
+    // The parser alone (what the fuzz harness drives): names the source.
+    QVERIFY(error_of([] {
+              papillon::parse_shard_index("{", "x.index.json");
+            }).find("x.index.json: invalid JSON") != std::string::npos);
+    const papillon::ShardIndex parsed = papillon::parse_shard_index(
+        R"({"weight_map": {"b": "s2.safetensors", "a": "s1.safetensors", "c": "s2.safetensors"}})",
+        "x.index.json");
+    QCOMPARE(parsed.shards, (std::vector<std::string>{"s1.safetensors", "s2.safetensors"}));
+    QCOMPARE(parsed.weight_map.at("c"), std::string("s2.safetensors"));
   }
 };
 

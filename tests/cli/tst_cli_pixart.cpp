@@ -1,0 +1,129 @@
+// papillon-cli on the PixArt-α fixture folder (t5_pixart/pipelines/pixart_tiny): tokenize prints
+// the T5 ids the pipeline feeds its encoder (equality with diffusers' run meta: ids have no
+// tolerance), inspect describes the folder (sharded text encoder included), generate says the
+// pipeline is not supported yet, and a missing sentencepiece module is a clear error.
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QtTest>
+
+#include "core/io/config.h"
+#include "tests/common/fixtures.h"
+
+using namespace papillon;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  QString out;
+  QString err;
+};
+
+Result run_cli(const QStringList& args,
+               const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
+  QProcess p;
+  p.setProcessEnvironment(env);
+  p.start(QString::fromLocal8Bit(qgetenv("PAPILLON_CLI")), args);
+  p.waitForFinished(600000);
+  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+          QString::fromUtf8(p.readAllStandardOutput()),
+          QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString fixture(const std::string& rel) {
+  return QString::fromStdString(test::fixture_path(rel));
+}
+
+const char* const kFolder = "t5_pixart/pipelines/pixart_tiny";
+
+}  // namespace
+
+class TestCliPixArt : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY2(!qgetenv("PAPILLON_CLI").isEmpty(), "PAPILLON_CLI must point at papillon-cli");
+  }
+
+  void tokenize_prints_the_pipeline_ids() {
+    // The pipeline folder: prompt.lower().strip() first, as PixArtAlphaPipeline does.
+    const Json meta =
+        test::fixture_json("t5_pixart/pipeline_runs/pixart_ddim_nocfg_5steps_seed3/meta.json");
+    const QString prompt = QString::fromStdString(meta["call_kwargs"]["prompt"].get<std::string>());
+    auto r = run_cli({"tokenize", "--model", fixture(kFolder), prompt});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    Json j = Json::parse(r.out.toStdString());
+    const Json expected = meta["input_ids"].is_string()
+                              ? Json::parse(meta["input_ids"].get<std::string>())
+                              : meta["input_ids"];
+    QVERIFY2(j["input_ids"] == (expected.at(0).is_array() ? expected.at(0) : expected),
+             qPrintable(r.out));
+    QCOMPARE(j["attention_mask"].size(), size_t{120});
+
+    // The tokenizer folder itself: the text as given (cases_public.json's input_ids).
+    const Json cases = test::fixture_json("t5_pixart/tokenizer/cases_public.json").at("cases");
+    const Json& c = cases.at(1);  // "A small cactus ...": upper case, so the two calls differ
+    QVERIFY(c.at("input_ids") != c.at("input_ids_pipeline"));
+    r = run_cli({"tokenize", "--model", fixture(std::string(kFolder) + "/tokenizer"),
+                 QString::fromStdString(c.at("prompt").get<std::string>())});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    j = Json::parse(r.out.toStdString());
+    QVERIFY2(j["input_ids"] == c.at("input_ids"), qPrintable(r.out));
+    QVERIFY2(j["attention_mask"] == c.at("attention_mask"), qPrintable(r.out));
+
+    r = run_cli({"tokenize", "--model", fixture(kFolder), "--no-padding", "x"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(Json::parse(r.out.toStdString())["input_ids"] == Json::parse("[3, 29, 1]"),
+             qPrintable(r.out));
+    r = run_cli({"tokenize", "--model", fixture(kFolder), "--max-length", "4", "a b c d e f"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QCOMPARE(Json::parse(r.out.toStdString())["input_ids"].size(), size_t{4});
+  }
+
+  void inspect_describes_the_folder() {
+    const auto r = run_cli({"inspect", fixture(kFolder), "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    const Json j = Json::parse(r.out.toStdString());
+    QCOMPARE(j["pipeline"].get<std::string>(), std::string("PixArtAlphaPipeline"));
+    const Json& te = j["components"]["text_encoder"];
+    QCOMPARE(te["class"].get<std::string>(), std::string("T5EncoderModel"));
+    QCOMPARE(te["weights"].size(), size_t{3});
+    QVERIFY(te["sharded"].get<bool>());
+    // Every stored tensor once: keys.json less the tied alias encoder.embed_tokens.weight.
+    int64_t expected = 0;
+    for (const auto& k : test::fixture_json("t5_pixart/models/t5_encoder/keys.json")) {
+      if (k["name"] == "encoder.embed_tokens.weight") continue;
+      int64_t n = 1;
+      for (const auto& d : k["shape"])
+        n *= d.get<int64_t>();
+      expected += n;
+    }
+    int64_t shards = 0;
+    for (const auto& w : te["weights"])
+      shards += w["parameters"].get<int64_t>();
+    QCOMPARE(shards, expected);
+  }
+
+  void generate_says_not_supported() {
+    const QString out = QString::fromStdString(test::temp_dir("cli-pixart") + "/x.png");
+    const auto r =
+        run_cli({"generate", "--model", fixture(kFolder), "--prompt", "a cat", "--out", out});
+    QVERIFY(r.code != 0);
+    QVERIFY2(r.err.contains("PixArtAlphaPipeline") && r.err.contains("not supported"),
+             qPrintable(r.err));
+  }
+
+  void missing_module_is_a_clear_error() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("PAPILLON_SENTENCEPIECE_MODULE", "/nonexistent/libpapillon_sentencepiece.so");
+    const auto r = run_cli({"tokenize", "--model", fixture(kFolder), "a cat"}, env);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("sentencepiece module") && r.err.contains("/nonexistent/") &&
+                 r.err.contains("PAPILLON_SENTENCEPIECE_MODULE"),
+             qPrintable(r.err));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestCliPixArt)
+#include "tst_cli_pixart.moc"
