@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Papillon needs to build, test and run. Idempotent.
+# Installs every package Papillon needs to build, test and run, on Debian 12 (bookworm) and 13 (trixie):
+# the names are the same on both. Idempotent.
 set -euo pipefail
 
 PACKAGES=(
