@@ -35,5 +35,13 @@ function(papillon_torch_target target)
   target_link_libraries(${target} PUBLIC torch nlohmann_json::nlohmann_json papillon_compile_options)
   if(PAPILLON_PCH)
     target_precompile_headers(${target} REUSE_FROM papillon_pch)
+    # The header is precompiled in an object library (-fPIC); executables compile with -fPIE.
+    # GCC 14 (Debian 13) then refuses the header ("created and used with different settings of
+    # -fpie") and every test re-parses all of LibTorch. PIC code links into a PIE as well: compile
+    # the executables that reuse the header with -fPIC too (the last of the two flags wins).
+    get_target_property(_type ${target} TYPE)
+    if(_type STREQUAL "EXECUTABLE" AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+      target_compile_options(${target} PRIVATE -fPIC)
+    endif()
   endif()
 endfunction()

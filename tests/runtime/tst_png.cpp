@@ -1,5 +1,6 @@
 // PNG writing with parameter chunks, tensor<->QImage rounding, and atomic saves.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <torch/torch.h>
 
 #include <QtTest>
