@@ -40,21 +40,8 @@ constexpr int64_t kVeryLargeInteger = std::numeric_limits<int64_t>::max();
 // CLIPTokenizer reads merges.txt lines [1, 49152 - 256 - 2 + 1): at most 48,894 merges.
 constexpr size_t kMaxMergeLines = 49152 - 256 - 2 + 1;
 
-bool file_exists(const std::string& path) {
-  return std::ifstream(path).good();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the file (missing or unreadable)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error");
-  return buffer.str();
-}
-
 json read_json(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_tokenizer_file(path);
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
@@ -164,7 +151,7 @@ void CLIPTokenizer::Impl::load_merges(const std::string& path) {
 void CLIPTokenizer::Impl::load_config() {
   const std::string config_path = dir + "/tokenizer_config.json";
   json config = json::object();
-  if (file_exists(config_path)) {
+  if (tokenizer_file_exists(config_path)) {
     config = read_json(config_path);
     if (!config.is_object()) throw Error(config_path + ": expected a JSON object");
   }
@@ -198,7 +185,7 @@ void CLIPTokenizer::Impl::load_config() {
   } else {
     // Legacy folders (SD-1.x/2.x): special_tokens_map.json overrides the config's token values.
     const std::string map_path = dir + "/special_tokens_map.json";
-    if (file_exists(map_path)) {
+    if (tokenizer_file_exists(map_path)) {
       const json map = read_json(map_path);
       if (!map.is_object()) throw Error(map_path + ": expected a JSON object");
       for (const auto& [key, value] : map.items()) {
@@ -220,7 +207,7 @@ void CLIPTokenizer::Impl::load_config() {
       }
     }
     const std::string added_path = dir + "/added_tokens.json";
-    if (file_exists(added_path)) {
+    if (tokenizer_file_exists(added_path)) {
       const json added = read_json(added_path);
       if (!added.is_object()) throw Error(added_path + ": expected a JSON object {token: id}");
       std::unordered_set<std::string> special_contents;

@@ -25,19 +25,6 @@ constexpr char kExtraIdPrefix[] = "<extra_id_";
 // T5 sentinels in practice number 100; a bound keeps a hostile config from allocating millions.
 constexpr int64_t kMaxExtraIds = 100000;
 
-bool file_exists(const std::string& path) {
-  return std::ifstream(path).good();
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the file (missing or unreadable)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error");
-  return buffer.str();
-}
-
 json parse_object(const std::string& text, const std::string& source) {
   json value;
   try {
@@ -366,8 +353,9 @@ T5Tokenizer T5Tokenizer::from_folder(const std::string& dir) {
   const std::string config_path = dir + "/tokenizer_config.json";
   const std::string map_path = dir + "/special_tokens_map.json";
   impl->config = T5TokenizerConfig::parse(
-      file_exists(config_path) ? read_text_file(config_path) : std::string(),
-      file_exists(map_path) ? read_text_file(map_path) : std::string(), config_path, map_path);
+      tokenizer_file_exists(config_path) ? read_tokenizer_file(config_path) : std::string(),
+      tokenizer_file_exists(map_path) ? read_tokenizer_file(map_path) : std::string(), config_path,
+      map_path);
   const T5TokenizerConfig& c = impl->config;
   impl->sp = load_sentencepiece_model(dir + "/spiece.model");
   impl->piece_size = impl->sp->piece_size();

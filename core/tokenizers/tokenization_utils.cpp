@@ -1,6 +1,10 @@
 #include "core/tokenizers/tokenization_utils.h"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
+
+#include "core/util/error.h"
 
 namespace papillon {
 
@@ -19,6 +23,19 @@ std::string clean_up_tokenization(std::string text) {
     text = std::move(out);
   }
   return text;
+}
+
+bool tokenizer_file_exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+std::string read_tokenizer_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the file (missing or unreadable)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error(path + ": read error");
+  return buffer.str();
 }
 
 }  // namespace papillon

@@ -10,4 +10,10 @@ namespace papillon {
 // " 're" -> "'re", applied in that order.
 std::string clean_up_tokenization(std::string text);
 
+// Whether `path` exists and can be opened for reading.
+bool tokenizer_file_exists(const std::string& path);
+// The whole file; throws papillon::Error naming `path` when it is missing, unreadable or fails
+// while being read.
+std::string read_tokenizer_file(const std::string& path);
+
 }  // namespace papillon

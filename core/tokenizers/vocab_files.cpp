@@ -3,20 +3,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/tokenizers/tokenization_utils.h"
 #include "core/tokenizers/unicode_utils.h"
 #include "core/util/error.h"
 
 namespace papillon {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the file (missing or unreadable)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error");
-  return buffer.str();
-}
 
 // Bytes of the UTF-8 character whose lead byte is `lead` (the text is validated first).
 size_t char_length(char lead) {
@@ -172,7 +164,7 @@ class VocabParser {
 
 void read_vocab_json(const std::string& path,
                      const std::function<void(std::string&&, int64_t)>& add) {
-  const std::string text = read_file(path);
+  const std::string text = read_tokenizer_file(path);
   unicode::check_utf8(text, path);
   VocabParser(path, text).parse(add);
 }
@@ -180,7 +172,7 @@ void read_vocab_json(const std::string& path,
 void read_merges_txt(
     const std::string& path, size_t max_lines,
     const std::function<void(const std::string&, const std::string&, int32_t)>& add) {
-  const std::string text = read_file(path);
+  const std::string text = read_tokenizer_file(path);
   unicode::check_utf8(text, path);
   // Python's str.strip() of the whole file.
   size_t begin = 0, end = text.size();

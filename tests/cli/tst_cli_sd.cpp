@@ -10,29 +10,18 @@
 #include "core/runtime/png_io.h"
 #include "core/util/device.h"
 #include "core/util/error.h"
+#include "tests/common/cli_process.h"
 #include "tests/common/fixtures.h"
 
 using namespace papillon;
+using test::run_cli;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  QString out;
-  QString err;
-};
-
-Result run_cli(const QStringList& args) {
-  QProcess p;
-  p.start(QString::fromLocal8Bit(qgetenv("PAPILLON_CLI")), args);
-  p.waitForFinished(600000);
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-          QString::fromUtf8(p.readAllStandardOutput()),
-          QString::fromUtf8(p.readAllStandardError())};
-}
+using Result = test::CliResult;
 
 QString fixture(const std::string& rel) {
-  return QString::fromStdString(test::fixture_path(rel));
+  return test::cli_fixture(rel);
 }
 
 QString q(const Json& j) {

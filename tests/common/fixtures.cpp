@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/util/error.h"
 #include "papillon/build_config.h"
 
 namespace papillon::test {
@@ -27,6 +28,15 @@ Json fixture_json(const std::string& relative) {
 
 std::string bundled_model_dir() {
   return PAPILLON_SOURCE_DIR "/resources/models/fashion-mnist";
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string temp_dir(const std::string& tag) {

@@ -2,6 +2,7 @@
 // Test helpers: locate ../shared/fixtures and compare tensors with golden data.
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 
 #include "core/io/config.h"
@@ -17,6 +18,8 @@ Json fixture_json(const std::string& relative);
 // The model shipped in resources/models/fashion-mnist (its papillon.json holds its defaults).
 std::string bundled_model_dir();
 
+// The message of the papillon::Error that `f` throws; empty when it throws none.
+std::string error_of(const std::function<void()>& f);
 // A fresh empty temporary directory for one test (removed by the OS / the next run).
 std::string temp_dir(const std::string& tag);
 

@@ -18,6 +18,7 @@ using papillon::Error;
 using papillon::TensorList;
 namespace ptest = papillon::test;
 namespace fs = std::filesystem;
+using papillon::test::error_of;
 
 namespace {
 
@@ -30,15 +31,6 @@ std::map<std::string, at::Tensor> by_name(const TensorList& list) {
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

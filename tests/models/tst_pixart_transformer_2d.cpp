@@ -19,6 +19,7 @@
 #include "tests/common/fixtures.h"
 
 using namespace papillon;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -35,15 +36,6 @@ std::map<std::string, at::Tensor> load_run(const std::string& run) {
        load_safetensors(test::fixture_path("t5_pixart/pipeline_runs/" + run + "/run.safetensors")))
     io[name] = tensor;
   return io;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 Json transformer_config() {
@@ -86,7 +78,7 @@ class TestPixArtTransformer2D : public QObject {
       const int64_t calls = meta.at("transformer_calls").get<int64_t>();
       QVERIFY(calls > 0);
       for (int64_t i = 0; i < calls; ++i) {
-        char step[16];
+        char step[32];
         std::snprintf(step, sizeof step, "step%03lld", static_cast<long long>(i));
         const std::string key = step;
         const at::Tensor out =

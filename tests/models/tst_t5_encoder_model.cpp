@@ -20,6 +20,7 @@
 #include "tests/common/fixtures.h"
 
 using namespace papillon;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,15 +34,6 @@ std::map<std::string, at::Tensor> load_io() {
        load_safetensors(test::fixture_path("t5_pixart/models/t5_encoder/io.safetensors")))
     io[name] = tensor;
   return io;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // A copy of the sharded text_encoder folder to break.
