@@ -154,28 +154,30 @@ PatchEmbedImpl::PatchEmbedImpl(int64_t sample_size, int64_t patch_size, int64_t 
                                int64_t embed_dim, double interpolation_scale)
     : patch_size_(patch_size),
       embed_dim_(embed_dim),
-      grid_(sample_size / patch_size),
       base_size_(sample_size / patch_size),
       interpolation_scale_(interpolation_scale) {
   proj_ = register_module(
       "proj",
       Conv2d(torch::nn::Conv2dOptions(in_channels, embed_dim, patch_size).stride(patch_size)));
-  pos_embed_ = get_2d_sincos_pos_embed(embed_dim, grid_, grid_, static_cast<double>(base_size_),
-                                       interpolation_scale_)
-                   .unsqueeze(0);
 }
 
 at::Tensor PatchEmbedImpl::forward(const at::Tensor& latent) {
   const int64_t h = latent.size(-2) / patch_size_;
   const int64_t w = latent.size(-1) / patch_size_;
   at::Tensor tokens = proj_->forward(latent).flatten(2).transpose(1, 2);
-  at::Tensor pos = (h == grid_ && w == grid_)
-                       ? pos_embed_
-                       : get_2d_sincos_pos_embed(embed_dim_, h, w, static_cast<double>(base_size_),
-                                                 interpolation_scale_)
-                             .unsqueeze(0);
+  if (!pos_embed_.defined() || h != pos_h_ || w != pos_w_ ||
+      pos_embed_.device() != tokens.device()) {
+    // diffusers keeps the table of the sample size and recomputes it for any other grid; both
+    // come from the same function with the same base size.
+    pos_embed_ = get_2d_sincos_pos_embed(embed_dim_, h, w, static_cast<double>(base_size_),
+                                         interpolation_scale_)
+                     .unsqueeze(0)
+                     .to(tokens.device());
+    pos_h_ = h;
+    pos_w_ = w;
+  }
   // diffusers adds the float32 table, then casts back to the latent's dtype.
-  return (tokens + pos.to(tokens.device())).to(tokens.scalar_type());
+  return (tokens + pos_embed_).to(tokens.scalar_type());
 }
 
 // ----------------------------------------------------------------------- AdaLayerNormSingle

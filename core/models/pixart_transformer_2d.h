@@ -72,10 +72,13 @@ class PatchEmbedImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& latent);
 
  private:
-  int64_t patch_size_, embed_dim_, grid_, base_size_;
+  int64_t patch_size_, embed_dim_, base_size_;
   double interpolation_scale_;
   Conv2d proj_{nullptr};
-  at::Tensor pos_embed_;  // [1, grid*grid, embed_dim], not in the state dict (non-persistent)
+  // The position embedding of the last grid seen, on the latents' device ([1, h*w, embed_dim]; not
+  // in the state dict): the denoising loop calls with one size and device, so it is computed once.
+  at::Tensor pos_embed_;
+  int64_t pos_h_ = 0, pos_w_ = 0;
 };
 TORCH_MODULE(PatchEmbed);
 
