@@ -73,14 +73,21 @@ fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 # The repo as committed (no build/, no untracked files), and ../shared beside it as on this machine.
+# With --reuse, files whose content did not change keep their old modification time, so the kept
+# build/ only rebuilds what the change touches (git archive stamps every file with the commit time).
 src="$root/src/papillon"
-if [ "$reuse" -eq 1 ] && [ -d "$src/build" ]; then
-  mv "$src/build" "$root/src/build.keep"
+fresh="$root/src/papillon.new"
+rm -rf "$fresh"
+mkdir -p "$fresh"
+git -C "$repo" archive "$ref" | tar -x -C "$fresh"
+if [ "$reuse" -eq 1 ] && [ -d "$src" ]; then
+  (cd "$fresh" && find . -type f -print0) | while IFS= read -r -d '' f; do
+    if [ -f "$src/$f" ] && cmp -s "$fresh/$f" "$src/$f"; then touch -r "$src/$f" "$fresh/$f"; fi
+  done
+  if [ -d "$src/build" ]; then mv "$src/build" "$fresh/build"; fi
 fi
 rm -rf "$src"
-mkdir -p "$src"
-git -C "$repo" archive "$ref" | tar -x -C "$src"
-if [ -d "$root/src/build.keep" ]; then mv "$root/src/build.keep" "$src/build"; fi
+mv "$fresh" "$src"
 echo "debian13_check: $(git -C "$repo" rev-parse --short "$ref") copied to $src"
 
 bind /proc "$root/proc"
