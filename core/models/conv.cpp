@@ -42,7 +42,43 @@ bool Conv2dImpl::can_prepack(const at::Tensor& input) const {
 #endif
 }
 
+Conv2dImpl::ChannelPadding Conv2dImpl::channel_padding(const at::Tensor& input) const {
+#if AT_MKLDNN_ENABLED() && TORCH_VERSION_MAJOR >= 2
+  if (!input.device().is_cpu() || input.dim() != 4 || options.groups() != 1) return {};
+  if (!c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) ||
+      !c10::get_if<torch::ExpandingArray<2>>(&options.padding()))
+    return {};
+  if (!at::globalContext().userEnabledMkldnn()) return {};
+  const auto type = input.scalar_type();
+  if (type != at::kFloat && type != at::kBFloat16) return {};
+  if (type == at::kFloat && input.size(0) < 2) return {};
+  if (weight.size(-1) == 1 && weight.size(-2) == 1) return {};
+  auto up_to_16 = [](int64_t n) { return n % 16 == 0 ? 0 : 16 - n % 16; };
+  ChannelPadding pad;
+  const int64_t channels = input.size(1);
+  if (channels > 16) pad.in = up_to_16(channels);
+  // The gradient of the input is a convolution over the output channels.
+  if (at::GradMode::is_enabled() && input.requires_grad()) pad.out = up_to_16(weight.size(0));
+  return pad;
+#else
+  (void)input;
+  return {};
+#endif
+}
+
 at::Tensor Conv2dImpl::forward(const at::Tensor& input) {
+  if (const ChannelPadding pad = channel_padding(input); pad.in > 0 || pad.out > 0) {
+    // Zero channels after the real ones: in the input and the weight's input dimension, and as
+    // extra filters (weight and bias) whose outputs are cut off again.
+    const at::Tensor x = pad.in > 0 ? at::constant_pad_nd(input, {0, 0, 0, 0, 0, pad.in}) : input;
+    const at::Tensor w = at::constant_pad_nd(weight, {0, 0, 0, 0, 0, pad.in, 0, pad.out});
+    const at::Tensor b =
+        bias.defined() && pad.out > 0 ? at::constant_pad_nd(bias, {0, pad.out}) : bias;
+    const at::Tensor y = at::conv2d(x, w, b, *options.stride(),
+                                    *c10::get_if<torch::ExpandingArray<2>>(&options.padding()),
+                                    *options.dilation(), options.groups());
+    return pad.out > 0 ? y.narrow(1, 0, weight.size(0)) : y;
+  }
 #if AT_MKLDNN_ENABLED() && TORCH_VERSION_MAJOR < 2
   if (prepack_ && can_prepack(input)) {
     const auto& padding = *c10::get_if<torch::ExpandingArray<2>>(&options.padding());

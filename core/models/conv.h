@@ -6,6 +6,17 @@
 // re-ordered once, at the first call, and kept in oneDNN's layout (an extra copy of the weights).
 // The numbers are bit-identical: the same oneDNN convolution runs either way, and pre-packing is
 // used only where LibTorch itself would pick oneDNN.
+//
+// LibTorch 2.x (measured on Debian 13's 2.6, AVX-512 CPU): oneDNN's CPU convolution reads memory
+// it never wrote when a k x k (k > 1) kernel has more than 16 input channels that are not a
+// multiple of 16 (fp32 with a batch of 2 or more; bf16 at any batch). The stray values are
+// multiplied by zero, so the result is right until that memory happens to hold a NaN or an
+// infinity, and then the whole output is NaN (a 24-channel up block of a tiny UNet trained to NaN
+// after 21 steps). Such convolutions get their input channels zero-padded to a multiple of 16,
+// input and weight alike: the same sums, computed where oneDNN reads only what it was given. The
+// gradient of the input has the same fault over the output channels (any count not a multiple of
+// 16, from 1 up): when the input needs a gradient, the output channels are padded too (zero
+// filters whose outputs are cut off).
 #include <torch/nn/modules/conv.h>
 
 #include <cstdint>
@@ -23,6 +34,12 @@ class Conv2dImpl : public torch::nn::Conv2dImpl {
 
  private:
   bool can_prepack(const at::Tensor& input) const;
+  // The padding above: input and output channels to add (0 and 0: none needed).
+  struct ChannelPadding {
+    int64_t in = 0;
+    int64_t out = 0;
+  };
+  ChannelPadding channel_padding(const at::Tensor& input) const;
 
   bool prepack_ = false;
   at::Tensor packed_;
