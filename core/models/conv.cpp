@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <variant>
+
 namespace papillon {
 
 void Conv2dImpl::set_prepacking(bool on) {
@@ -45,8 +47,9 @@ bool Conv2dImpl::can_prepack(const at::Tensor& input) const {
 Conv2dImpl::ChannelPadding Conv2dImpl::channel_padding(const at::Tensor& input) const {
 #if AT_MKLDNN_ENABLED() && TORCH_VERSION_MAJOR >= 2
   if (!input.device().is_cpu() || input.dim() != 4 || options.groups() != 1) return {};
-  if (!c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) ||
-      !c10::get_if<torch::ExpandingArray<2>>(&options.padding()))
+  // LibTorch 2.x's options hold std::variants.
+  const auto* padding = std::get_if<torch::ExpandingArray<2>>(&options.padding());
+  if (padding == nullptr || !std::get_if<torch::enumtype::kZeros>(&options.padding_mode()))
     return {};
   if (!at::globalContext().userEnabledMkldnn()) return {};
   const auto type = input.scalar_type();
@@ -55,6 +58,7 @@ Conv2dImpl::ChannelPadding Conv2dImpl::channel_padding(const at::Tensor& input) 
   if (weight.size(-1) == 1 && weight.size(-2) == 1) return {};
   auto up_to_16 = [](int64_t n) { return n % 16 == 0 ? 0 : 16 - n % 16; };
   ChannelPadding pad;
+  pad.padding.assign((*padding)->begin(), (*padding)->end());
   const int64_t channels = input.size(1);
   if (channels > 16) pad.in = up_to_16(channels);
   // The gradient of the input is a convolution over the output channels.
@@ -74,9 +78,8 @@ at::Tensor Conv2dImpl::forward(const at::Tensor& input) {
     const at::Tensor w = at::constant_pad_nd(weight, {0, 0, 0, 0, 0, pad.in, 0, pad.out});
     const at::Tensor b =
         bias.defined() && pad.out > 0 ? at::constant_pad_nd(bias, {0, pad.out}) : bias;
-    const at::Tensor y = at::conv2d(x, w, b, *options.stride(),
-                                    *c10::get_if<torch::ExpandingArray<2>>(&options.padding()),
-                                    *options.dilation(), options.groups());
+    const at::Tensor y =
+        at::conv2d(x, w, b, *options.stride(), pad.padding, *options.dilation(), options.groups());
     return pad.out > 0 ? y.narrow(1, 0, weight.size(0)) : y;
   }
 #if AT_MKLDNN_ENABLED() && TORCH_VERSION_MAJOR < 2

@@ -20,6 +20,7 @@
 #include <torch/nn/modules/conv.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace papillon {
 
@@ -38,6 +39,7 @@ class Conv2dImpl : public torch::nn::Conv2dImpl {
   struct ChannelPadding {
     int64_t in = 0;
     int64_t out = 0;
+    std::vector<int64_t> padding;  // the convolution's own (spatial) padding
   };
   ChannelPadding channel_padding(const at::Tensor& input) const;
 
