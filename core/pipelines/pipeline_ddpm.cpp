@@ -4,6 +4,7 @@
 
 #include "core/models/attention.h"
 #include "core/models/unet_2d.h"
+#include "core/pipelines/denoising_loop.h"
 #include "core/schedulers/scheduler_factory.h"
 #include "core/util/device.h"
 #include "core/util/error.h"
@@ -153,41 +154,19 @@ UnconditionalOutput DDPMPipeline::operator()(const UnconditionalRequest& request
   scheduler.set_timesteps(steps);
   if (scheduler.init_noise_sigma() != 1.0) sample = sample * scheduler.init_noise_sigma();
 
-  const at::Tensor timesteps = scheduler.timesteps().to(torch::kCPU);
-  const int64_t n = timesteps.size(0);
   UnconditionalOutput out;
-  StepArgs args;
-  args.eta = request.eta;
-  args.generators = &generators;
-  for (int64_t i = 0; i < n; ++i) {
-    if (control.cancel.cancelled()) throw Cancelled();
-    const at::Tensor t = timesteps[i];
-    const double t_value = t.item<double>();
-    const at::Tensor model_input = scheduler.scale_model_input(sample, t_value).to(target.dtype);
-    at::Tensor model_output;
-    if (guided) {
-      // One batched forward of [uncond; cond], as diffusers' guided pipelines.
-      const at::Tensor both =
-          unet->forward(torch::cat({model_input, model_input}), t.to(target.device), guided_labels);
-      const auto parts = both.to(sample.scalar_type()).chunk(2);
-      model_output = parts[0] + request.guidance_scale * (parts[1] - parts[0]);
-    } else {
-      model_output =
-          unet->forward(model_input, t.to(target.device), class_labels).to(sample.scalar_type());
-    }
-    SchedulerStepOutput step = scheduler.step(model_output, t_value, sample, args);
-    sample = step.prev_sample;
-    out.timesteps.push_back(t_value);
-    if (control.on_step) {
-      StepEvent event;
-      event.step = static_cast<int>(i);
-      event.num_steps = static_cast<int>(n);
-      event.timestep = t_value;
-      event.sample = sample;
-      event.pred_x0 = step.pred_original_sample;
-      control.on_step(event);
-    }
-  }
+  DenoisingLoopOptions loop;
+  loop.guidance = guided;  // one batched forward of [uncond; cond], as diffusers' guided pipelines
+  loop.guidance_scale = request.guidance_scale;
+  loop.eta = request.eta;
+  loop.generators = &generators;
+  const DenoiserCall call_unet = [&](const at::Tensor& model_input, const at::Tensor& t) {
+    return unet->forward(model_input.to(target.dtype), t.to(target.device),
+                         guided ? guided_labels : class_labels);
+  };
+  DenoisingLoopResult denoised = run_denoising_loop(scheduler, sample, call_unet, loop, control);
+  sample = denoised.latents;
+  out.timesteps = std::move(denoised.timesteps);
   out.final_sample = sample.to(torch::kCPU, torch::kFloat);
   if (!torch::isfinite(out.final_sample).all().item<bool>()) {
     throw Error(
