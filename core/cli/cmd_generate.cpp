@@ -49,6 +49,8 @@ const char* const kGenerateUsage =
     "  --plain-prompt           take prompts literally (no weighting syntax, 77-token "
     "truncation)\n"
     "  --clip-skip N            use the text encoder's output N layers before the last\n"
+    "  --no-resolution-binning  PixArt-α: run at the asked size, not the nearest aspect-ratio "
+    "bin\n"
     "  --cols N --padding P --scale K   grid layout: images per row (default min(B, 8)),\n"
     "                           padding in pixels (default 2), integer upscale (default: auto)\n"
     "  --save-images DIR        also save each image as its own PNG\n"
@@ -136,7 +138,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
              "scale",    "save-images", "preview-every", "timeline",      "dump",     "device",
              "dtype",    "precision",   "threads",       "variant",       "prompt",   "negative",
              "guidance", "width",       "height",        "init-latents",  "clip-skip"},
-      {"quiet", "plain-prompt"});
+      {"quiet", "plain-prompt", "no-resolution-binning"});
   if (!args.positional().empty()) throw Error("unexpected argument '" + args.positional()[0] + "'");
   const auto model_dir = args.get("model");
   if (!model_dir) throw Error("--model DIR is required");
@@ -184,6 +186,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   request.height = args.get_optional_int("height", 8, 16384);
   request.plain_prompt = args.has("plain-prompt");
   request.clip_skip = args.get_int("clip-skip", 0, 0, 64);
+  if (args.has("no-resolution-binning")) request.resolution_binning = false;
   if (const auto path = args.get("init-latents")) {
     const auto file = SafetensorsFile::open(*path);
     if (!file.contains("latents")) throw Error(*path + ": has no tensor named 'latents'");

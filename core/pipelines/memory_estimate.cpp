@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/models/autoencoder_kl.h"
+#include "core/models/pixart_transformer_2d.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/util/error.h"
 
@@ -30,6 +31,23 @@ uint64_t read_number_file(const std::string& path) {
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+// The VAE decoder's peak for latents of h x w (one image at a time is not assumed: diffusers
+// decodes the batch at once): its mid-block attention (one head, latent tokens) or its largest
+// activation.
+double vae_decoder_peak(const AutoencoderKLConfig& vae, double h, double w, int64_t images,
+                        double elt) {
+  const double batch = static_cast<double>(images);
+  double peak = batch * h * w * h * w * elt;
+  const auto& channels = vae.block_out_channels;
+  for (size_t level = 0; level < channels.size(); ++level) {
+    // Up blocks run on reversed channels from the latent resolution up to the full one.
+    const double c = static_cast<double>(channels[channels.size() - 1 - level]);
+    const double scale = std::pow(2.0, static_cast<double>(level));
+    peak = std::max(peak, 4.0 * batch * c * (h * scale) * (w * scale) * elt);
+  }
+  return peak;
 }
 
 }  // namespace
@@ -57,17 +75,7 @@ uint64_t estimate_stable_diffusion_bytes(const UNet2DConditionModelConfig& unet,
     unet_peak = std::max(unet_peak, 3.0 * unet_batch * heads * tokens * tokens * elt);
   }
 
-  // VAE decoder (one image at a time is not assumed: diffusers decodes the batch at once).
-  const double batch = static_cast<double>(images);
-  double vae_peak = batch * h * w * h * w * elt;  // mid-block attention, one head, latent tokens
-  const auto& channels = vae.block_out_channels;
-  for (size_t level = 0; level < channels.size(); ++level) {
-    // Up blocks run on reversed channels from the latent resolution up to the full one.
-    const double c = static_cast<double>(channels[channels.size() - 1 - level]);
-    const double scale = std::pow(2.0, static_cast<double>(level));
-    vae_peak = std::max(vae_peak, 4.0 * batch * c * (h * scale) * (w * scale) * elt);
-  }
-  return saturate(std::max(unet_peak, vae_peak));
+  return saturate(std::max(unet_peak, vae_decoder_peak(vae, h, w, images, elt)));
 }
 
 uint64_t available_memory_bytes() {
@@ -115,6 +123,28 @@ void check_memory_fits(uint64_t needed, uint64_t available, const std::string& w
   if (available == 0 || needed <= available) return;
   throw Error(what + " needs about " + format_bytes(needed) + " of memory (estimate) but only " +
               format_bytes(available) + " are available; " + advice);
+}
+
+uint64_t estimate_pixart_bytes(const PixArtTransformer2DModelConfig& transformer,
+                               const AutoencoderKLConfig& vae, int64_t width, int64_t height,
+                               int64_t images, bool guidance, int64_t element_size,
+                               int64_t text_tokens) {
+  const double elt = static_cast<double>(element_size);
+  const int64_t factor = vae.vae_scale_factor();
+  const double h = static_cast<double>(height / factor);
+  const double w = static_cast<double>(width / factor);
+  const double batch = static_cast<double>(images) * (guidance ? 2.0 : 1.0);
+  const double patch = static_cast<double>(std::max<int64_t>(transformer.patch_size, 1));
+  const double tokens = (h / patch) * (w / patch);
+  const double heads = static_cast<double>(transformer.num_attention_heads);
+  // Self-attention scores (three live copies, as the UNet's) or the cross-attention's, and the
+  // feed-forward's hidden activation (4 x inner per token, two live copies).
+  const double self_scores = 3.0 * batch * heads * tokens * tokens * elt;
+  const double cross_scores =
+      3.0 * batch * heads * tokens * static_cast<double>(std::max<int64_t>(text_tokens, 1)) * elt;
+  const double ff = 2.0 * batch * tokens * 4.0 * static_cast<double>(transformer.inner_dim()) * elt;
+  const double transformer_peak = std::max({self_scores, cross_scores, ff});
+  return saturate(std::max(transformer_peak, vae_decoder_peak(vae, h, w, images, elt)));
 }
 
 }  // namespace papillon

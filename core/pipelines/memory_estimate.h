@@ -9,6 +9,7 @@ namespace papillon {
 
 struct UNet2DConditionModelConfig;
 struct AutoencoderKLConfig;
+struct PixArtTransformer2DModelConfig;
 
 // Peak activation bytes of one Stable Diffusion run of `images` images of width x height pixels
 // (`guidance`: classifier-free guidance doubles the UNet batch), `element_size` bytes per value.
@@ -20,6 +21,13 @@ uint64_t estimate_stable_diffusion_bytes(const UNet2DConditionModelConfig& unet,
                                          const AutoencoderKLConfig& vae, int64_t width,
                                          int64_t height, int64_t images, bool guidance,
                                          int64_t element_size);
+
+// The same for a PixArt-α run: the transformer's self- and cross-attention scores over the patch
+// tokens (text_tokens: the T5 sequence) or its feed-forward activation, and the VAE decoder.
+uint64_t estimate_pixart_bytes(const PixArtTransformer2DModelConfig& transformer,
+                               const AutoencoderKLConfig& vae, int64_t width, int64_t height,
+                               int64_t images, bool guidance, int64_t element_size,
+                               int64_t text_tokens);
 
 // Bytes this process can still allocate: MemAvailable of /proc/meminfo, lowered by a cgroup
 // (v2 or v1) memory limit when one is set. 0 when unknown (then nothing is refused).

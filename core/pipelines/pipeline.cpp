@@ -10,6 +10,7 @@
 #include "core/pipelines/image_grid.h"
 #include "core/pipelines/model_folder.h"
 #include "core/pipelines/pipeline_ddpm.h"
+#include "core/pipelines/pipeline_pixart_alpha.h"
 #include "core/pipelines/pipeline_stable_diffusion.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_factory.h"
@@ -32,6 +33,7 @@ class UnconditionalImagePipeline : public ImagePipeline {
     current_scheduler_ = pipeline_->scheduler().class_name();
     const auto [h, w] = pipeline_->sample_size();
     info_.pipeline_class = folder.pipeline_class;
+    info_.family = "DDPM";
     info_.model_name = folder.name;
     info_.model_dir = folder.dir;
     info_.fixed_size = true;
@@ -215,9 +217,12 @@ std::unique_ptr<ImagePipeline> load_pipeline(const std::string& dir, const Compu
   if (folder.pipeline_class == "StableDiffusionPipeline") {
     return make_stable_diffusion_image_pipeline(folder, target, variant);
   }
+  if (folder.pipeline_class == "PixArtAlphaPipeline") {
+    return make_pixart_alpha_image_pipeline(folder, target, variant);
+  }
   throw Error(folder.dir + ": " + folder.pipeline_class +
-              " folders are not supported yet (DDPMPipeline, DDIMPipeline and "
-              "StableDiffusionPipeline are)");
+              " folders are not supported yet (DDPMPipeline, DDIMPipeline, "
+              "StableDiffusionPipeline and PixArtAlphaPipeline are)");
 }
 
 }  // namespace papillon

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ namespace papillon {
 // What a loaded model can do, so front ends show the right controls.
 struct PipelineInfo {
   std::string pipeline_class;  // "DDPMPipeline", "StableDiffusionPipeline", ...
+  std::string family;          // what users call it: "Stable Diffusion", "PixArt-α", "DDPM"
   std::string model_name;      // the folder's name
   std::string model_dir;
   bool takes_prompt = false;
@@ -68,6 +70,8 @@ struct GenerationRequest {
   bool plain_prompt = false;      // no prompt-weighting syntax, diffusers' 77-token truncation
   int64_t clip_skip = 0;          // diffusers' clip_skip (0: the last layer)
   double guidance_rescale = 0.0;  // diffusers' guidance_rescale
+  // PixArt-α: diffusers' use_resolution_binning (unset: on where the model has bins).
+  std::optional<bool> resolution_binning;
 };
 
 struct GenerationResult {
@@ -77,6 +81,15 @@ struct GenerationResult {
   std::vector<GenerationParameters> parameters;  // one per image, ready to embed in its PNG
   at::Tensor prompt_embeds;  // text-to-image models: the text encoder's output, CPU float32
 };
+
+// How many tokens a prompt takes in the model's text encoder against what the model reads, for a
+// front end's "12 / 75" (Stable Diffusion: A1111 chunks of 75; PixArt-α: T5's 120 with </s>).
+struct PromptTokenCount {
+  int64_t tokens = 0;
+  int64_t limit = 0;
+};
+// Safe to call from any thread while the pipeline lives on another (tokenizers are immutable).
+using PromptTokenCounter = std::function<PromptTokenCount(const std::string& prompt)>;
 
 class ImagePipeline {
  public:
@@ -91,6 +104,8 @@ class ImagePipeline {
   // The exact image of a step's prediction (latent models: a full VAE decode; costly). Pixel
   // models: the same as preview().
   virtual at::Tensor full_preview(const StepEvent& event) const { return preview(event); }
+  // Empty for models without a text encoder.
+  virtual PromptTokenCounter prompt_token_counter() const { return {}; }
 };
 
 // Opens a diffusers folder and builds the matching pipeline. Errors name the folder and the

@@ -11,6 +11,7 @@
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
+#include "core/pipelines/denoising_loop.h"
 #include "core/pipelines/memory_estimate.h"
 #include "core/pipelines/prompt_weighting.h"
 #include "core/schedulers/scheduler.h"
@@ -330,7 +331,6 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
       guidance ? torch::cat({negative_embeds, prompt_embeds}) : prompt_embeds;
 
   scheduler.set_timesteps(request.num_inference_steps);
-  const at::Tensor timesteps = scheduler.timesteps().to(torch::kCPU);
 
   // prepare_latents
   const int64_t factor = vae_scale_factor();
@@ -358,50 +358,26 @@ StableDiffusionOutput StableDiffusionPipeline::operator()(const StableDiffusionR
             .to(options);
   }
 
-  StepArgs args;
-  args.eta = request.eta;
-  args.generators = &generators;
-  const int64_t n = timesteps.size(0);
-  for (int64_t i = 0; i < n; ++i) {
-    if (control.cancel.cancelled()) throw Cancelled();
-    const at::Tensor t = timesteps[i];
-    const double t_value = t.item<double>();
-    at::Tensor model_input = guidance ? torch::cat({latents, latents}) : latents;
-    model_input = scheduler.scale_model_input(model_input, t_value);
-    const at::Tensor unet_out = unet->forward(model_input.to(target.dtype), t.to(target.device),
-                                              encoder_hidden_states, {}, timestep_cond)
-                                    .to(latents.scalar_type());
-    if (request.on_unet_call) request.on_unet_call(i, model_input, unet_out);
-    at::Tensor noise_pred = unet_out;
-    if (guidance) {
-      const auto halves = unet_out.chunk(2);
-      noise_pred = halves[0] + request.guidance_scale * (halves[1] - halves[0]);
-      if (request.guidance_rescale > 0.0) {
-        // rescale_noise_cfg (Lin et al. 2023, section 3.4)
-        std::vector<int64_t> dims;
-        for (int64_t d = 1; d < noise_pred.dim(); ++d)
-          dims.push_back(d);
-        const at::Tensor std_text = halves[1].std(dims, true, true);
-        const at::Tensor std_cfg = noise_pred.std(dims, true, true);
-        const at::Tensor rescaled = noise_pred * (std_text / std_cfg);
-        noise_pred =
-            request.guidance_rescale * rescaled + (1 - request.guidance_rescale) * noise_pred;
-      }
-    }
-    SchedulerStepOutput step = scheduler.step(noise_pred, t_value, latents, args);
-    latents = step.prev_sample;
-    out.timesteps.push_back(t_value);
-    if (control.on_step) {
-      StepEvent event;
-      event.step = static_cast<int>(i);
-      event.num_steps = static_cast<int>(n);
-      event.timestep = t_value;
-      event.sample = latents;
-      event.pred_x0 = step.pred_original_sample;
-      control.on_step(event);
-    }
+  DenoisingLoopOptions loop;
+  loop.guidance = guidance;
+  loop.guidance_scale = request.guidance_scale;
+  loop.guidance_rescale = request.guidance_rescale;
+  loop.eta = request.eta;
+  loop.generators = &generators;
+  const DenoiserCall call_unet = [&](const at::Tensor& model_input, const at::Tensor& t) {
+    return unet->forward(model_input.to(target.dtype), t.to(target.device), encoder_hidden_states,
+                         {}, timestep_cond);
+  };
+  std::function<void(const DenoisingStepRecord&)> record;
+  if (request.on_unet_call) {
+    record = [&](const DenoisingStepRecord& r) {
+      request.on_unet_call(r.index, r.model_input, r.model_output);
+    };
   }
-  if (control.cancel.cancelled()) throw Cancelled();
+  DenoisingLoopResult denoised =
+      run_denoising_loop(scheduler, latents, call_unet, loop, control, record);
+  latents = denoised.latents;
+  out.timesteps = std::move(denoised.timesteps);
 
   out.latents = latents.to(torch::kCPU, torch::kFloat);
   if (!torch::isfinite(out.latents).all().item<bool>()) {
@@ -466,6 +442,7 @@ class StableDiffusionImagePipeline : public ImagePipeline {
       : pipeline_(StableDiffusionPipeline::load(folder, {target, variant})) {
     current_scheduler_ = pipeline_.default_scheduler();
     info_.pipeline_class = folder.pipeline_class;
+    info_.family = "Stable Diffusion";
     info_.model_name = folder.name;
     info_.model_dir = folder.dir;
     info_.device = target.device.str();
@@ -575,6 +552,22 @@ class StableDiffusionImagePipeline : public ImagePipeline {
   at::Tensor full_preview(const StepEvent& event) const override {
     const at::Tensor& x = event.pred_x0.defined() ? event.pred_x0 : event.sample;
     return pipeline_.decode_latents(x);
+  }
+
+  PromptTokenCounter prompt_token_counter() const override {
+    // A copy of the tokenizer (shared, immutable): the counter may outlive a model switch.
+    return [tokenizer = pipeline_.tokenizer()](const std::string& prompt) {
+      const std::vector<PromptChunk> chunks = tokenize_weighted_prompt(tokenizer, prompt);
+      PromptTokenCount count;
+      for (const PromptChunk& c : chunks) {
+        int64_t real = 0;
+        for (int64_t m : c.attention_mask)
+          real += m;
+        count.tokens += std::max<int64_t>(real - 2, 0);  // without bos and eos
+      }
+      count.limit = 75 * std::max<int64_t>(static_cast<int64_t>(chunks.size()), 1);
+      return count;
+    };
   }
 
  private:

@@ -1,12 +1,14 @@
 // papillon-cli on the PixArt-α fixture folder (t5_pixart/pipelines/pixart_tiny): tokenize prints
 // the T5 ids the pipeline feeds its encoder (equality with diffusers' run meta: ids have no
-// tolerance), inspect describes the folder (sharded text encoder included), generate says the
-// pipeline is not supported yet, and a missing sentencepiece module is a clear error.
+// tolerance), inspect describes the folder (sharded text encoder included), generate makes the
+// fixture runs' images, and a missing sentencepiece module is a clear error.
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QtTest>
 
 #include "core/io/config.h"
+#include "core/io/safetensors.h"
+#include "core/runtime/png_io.h"
 #include "tests/common/cli_process.h"
 #include "tests/common/fixtures.h"
 
@@ -92,13 +94,56 @@ class TestCliPixArt : public QObject {
     QCOMPARE(shards, expected);
   }
 
-  void generate_says_not_supported() {
-    const QString out = QString::fromStdString(test::temp_dir("cli-pixart") + "/x.png");
-    const auto r =
-        run_cli({"generate", "--model", fixture(kFolder), "--prompt", "a cat", "--out", out});
-    QVERIFY(r.code != 0);
-    QVERIFY2(r.err.contains("PixArtAlphaPipeline") && r.err.contains("not supported"),
-             qPrintable(r.err));
+  // Every fixture run through the process, with the run's own cli_args (meta.json): the dump
+  // against diffusers' run (images atol 1e-3, latents rtol 1e-4 + atol 1e-4, T5 embeddings atol
+  // 1e-4, as the fixtures README), and the PNG's parameters.
+  void generate_matches_diffusers_data() {
+    QTest::addColumn<QString>("name");
+    for (const char* n : {"pixart_dpmpp2m_8steps_seed1", "pixart_dpmpp2m_neg_64x96_6steps_seed2",
+                          "pixart_ddim_nocfg_5steps_seed3"})
+      QTest::newRow(n) << QString(n);
+  }
+  void generate_matches_diffusers() {
+    QFETCH(QString, name);
+    const std::string run_dir = "t5_pixart/pipeline_runs/" + name.toStdString();
+    const Json meta = test::fixture_json(run_dir + "/meta.json");
+    const auto run = SafetensorsFile::open(test::fixture_path(run_dir + "/run.safetensors"));
+    QStringList args = {"generate"};
+    const auto cli_args = meta["cli_args"].get<std::vector<std::string>>();
+    for (size_t i = 0; i < cli_args.size(); ++i) {
+      // Paths are relative to the run's folder.
+      const bool path = i > 0 && cli_args[i - 1] == "--model";
+      args << (path ? fixture(run_dir + "/" + cli_args[i]) : QString::fromStdString(cli_args[i]));
+    }
+    const std::string dir = test::temp_dir("cli-pixart-" + name.toStdString());
+    const QString grid = QString::fromStdString(dir + "/grid.png");
+    const QString dump = QString::fromStdString(dir + "/out.safetensors");
+    args << "--out" << grid << "--dump" << dump << "--threads"
+         << "1"
+         << "--quiet";
+    const auto r = run_cli(args);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto out = SafetensorsFile::open(dump.toStdString());
+    PAPILLON_EXPECT_CLOSE(out.get("images"), run.get("image").permute({0, 3, 1, 2}), 1e-3, 0.0,
+                          "dumped images");
+    PAPILLON_EXPECT_CLOSE(out.get("latents"), run.get("latents_final"), 1e-4, 1e-4,
+                          "dumped latents");
+    PAPILLON_EXPECT_CLOSE(out.get("prompt_embeds"), run.get("prompt_embeds"), 1e-4, 0.0,
+                          "dumped prompt_embeds");
+
+    const auto text = read_png_text(grid.toStdString());
+    const QString params = QString::fromStdString(text.at("parameters"));
+    const Json& kw = meta["call_kwargs"];
+    QVERIFY2(
+        params.startsWith(QString::fromStdString(kw["prompt"].get<std::string>())) &&
+            params.contains("Steps: " + QString::number(kw["num_inference_steps"].get<int>())) &&
+            params.contains("Model: pixart_tiny"),
+        qPrintable(params));
+    if (kw.contains("negative_prompt")) {
+      QVERIFY2(params.contains("Negative prompt: " +
+                               QString::fromStdString(kw["negative_prompt"].get<std::string>())),
+               qPrintable(params));
+    }
   }
 
   void missing_module_is_a_clear_error() {
