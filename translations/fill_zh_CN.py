@@ -183,6 +183,8 @@ ZH = {
     "eta %1": "eta %1",
     "Defaults: diffusers' own": "默认值：diffusers 自带",
     "Defaults from the model: %1": "模型的默认值：%1",
+    "%1 / %2 tokens": "%1 / %2 个词元",
+    "%1 / %2 tokens: the words past %2 are cut off": "%1 / %2 个词元：超出 %2 的部分会被截断",
 }
 
 

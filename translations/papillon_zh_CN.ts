@@ -121,107 +121,117 @@
         <translation>描述你想要的图像</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="42" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="53" />
+        <source>%1 / %2 tokens: the words past %2 are cut off</source>
+        <translation>%1 / %2 个词元：超出 %2 的部分会被截断</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/GenerationPanel.qml" line="54" />
+        <source>%1 / %2 tokens</source>
+        <translation>%1 / %2 个词元</translation>
+    </message>
+    <message>
+        <location filename="../ui/generate/GenerationPanel.qml" line="57" />
         <source>Negative prompt</source>
         <translation>反向提示词</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="53" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="68" />
         <source>What the image should not show</source>
         <translation>图像中不应出现的内容</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="64" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="79" />
         <source>This model is unconditional: it takes no prompt.</source>
         <translation>这是无条件模型：不需要提示词。</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="75" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="90" />
         <source>Steps</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="86" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="101" />
         <source>Guidance</source>
         <translation>引导系数</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="100" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="115" />
         <source>Seed</source>
         <translation>种子</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="116" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="131" />
         <source>Roll a new seed</source>
         <translation>随机换一个种子</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="121" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="136" />
         <source>New random seed for every run</source>
         <translation>每次运行使用新的随机种子</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="126" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="141" />
         <source>Size</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="157" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="172" />
         <source>This model makes %1 × %2 images only.</source>
         <translation>此模型只能生成 %1 × %2 的图像。</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="161" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="176" />
         <source>Batch size</source>
         <translation>每批数量</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="171" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="186" />
         <source>Batch count</source>
         <translation>批次数</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="181" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="196" />
         <source>Scheduler</source>
         <translation>调度器</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="199" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="214" />
         <source>Eta</source>
         <translation>Eta</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="203" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="218" />
         <source>DDIM's eta: 0 is deterministic, 1 adds fresh noise every step as DDPM does</source>
         <translation>DDIM 的 eta：0 为确定性采样，1 则像 DDPM 一样每步加入新的噪声</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="226" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="241" />
         <source>Reset to the model's defaults</source>
         <translation>恢复模型的默认值</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="240" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="255" />
         <source>Generate</source>
         <translation>生成</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="244" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="259" />
         <source>Queue a job (Ctrl+Return)</source>
         <translation>加入一个任务（Ctrl+Return）</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="247" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="262" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/generate/GenerationPanel.qml" line="251" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="266" />
         <source>Stop the running job and keep its previews (Esc)</source>
         <translation>停止当前任务并保留预览（Esc）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../ui/generate/GenerationPanel.qml" line="259" />
+        <location filename="../ui/generate/GenerationPanel.qml" line="274" />
         <source>Remove %n queued job(s)</source>
         <translation><numerusform>移除 %n 个排队中的任务</numerusform></translation>
     </message>
@@ -889,7 +899,7 @@
         <translation>已复制参数</translation>
     </message>
     <message>
-        <location filename="../ui/studio_controller.cpp" line="684" />
+        <location filename="../ui/studio_controller.cpp" line="688" />
         <source>%1 (model default)</source>
         <translation>%1（模型默认）</translation>
     </message>

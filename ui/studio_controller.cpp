@@ -677,6 +677,10 @@ QString StudioController::formatDuration(double seconds) const {
   return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
+QVariantMap StudioController::promptTokens(const QString& prompt) const {
+  return m_worker->countPromptTokens(prompt);
+}
+
 QString StudioController::schedulerLabel(const QString& schedulerClass) const {
   QString label = schedulerClass;
   label.remove(QLatin1String("Scheduler"));

@@ -158,6 +158,8 @@ class StudioController : public QObject {
   Q_INVOKABLE void clearGallery();
   Q_INVOKABLE QString formatDuration(double seconds) const;
   Q_INVOKABLE QString schedulerLabel(const QString& schedulerClass) const;
+  // The loaded model's token count of a prompt: {tokens, limit}, empty without a text encoder.
+  Q_INVOKABLE QVariantMap promptTokens(const QString& prompt) const;
   Q_INVOKABLE bool saveWindowScreenshot(QQuickWindow* window, const QString& path);
 
  Q_SIGNALS:

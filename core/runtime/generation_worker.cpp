@@ -79,6 +79,7 @@ QVariantMap info_to_map(const PipelineInfo& info) {
   schedulers.prepend(default_scheduler);  // the model's default first
   return {
       {QStringLiteral("pipelineClass"), QString::fromStdString(info.pipeline_class)},
+      {QStringLiteral("family"), QString::fromStdString(info.family)},
       {QStringLiteral("modelName"), QString::fromStdString(info.model_name)},
       {QStringLiteral("modelDir"), QString::fromStdString(info.model_dir)},
       {QStringLiteral("takesPrompt"), info.takes_prompt},
@@ -114,7 +115,8 @@ struct GenerationWorker::Impl {
 
   mutable std::mutex mutex;  // guards queue and running
   std::deque<GenerationJob> queue;
-  CancelToken running;  // the token of the job that runs now
+  CancelToken running;               // the token of the job that runs now
+  PromptTokenCounter token_counter;  // the loaded model's; empty: none
 
   // Worker thread only.
   std::unique_ptr<ImagePipeline> pipeline;
@@ -150,11 +152,31 @@ void GenerationWorker::loadModel(const QString& dir, const QString& device,
           resolve_compute_target(device.toStdString(), precision.toStdString());
       auto pipeline = load_pipeline(dir.toStdString(), target);
       d_->pipeline = std::move(pipeline);
+      {
+        std::lock_guard<std::mutex> lock(d_->mutex);
+        d_->token_counter = d_->pipeline->prompt_token_counter();
+      }
       Q_EMIT modelLoaded(info_to_map(d_->pipeline->info()));
     } catch (const std::exception& e) {
       Q_EMIT modelFailed(message_of(e));
     }
   });
+}
+
+QVariantMap GenerationWorker::countPromptTokens(const QString& prompt) const {
+  PromptTokenCounter counter;
+  {
+    std::lock_guard<std::mutex> lock(d_->mutex);
+    counter = d_->token_counter;
+  }
+  if (!counter) return {};
+  try {
+    const PromptTokenCount count = counter(prompt.toStdString());
+    return {{QStringLiteral("tokens"), static_cast<int>(count.tokens)},
+            {QStringLiteral("limit"), static_cast<int>(count.limit)}};
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 void GenerationWorker::enqueue(const GenerationJob& job) {

@@ -56,6 +56,9 @@ class GenerationWorker : public QObject {
   // Removes a job that has not started; true if it was still queued.
   bool removeQueued(int jobId);
   int queuedCount() const;
+  // The loaded model's token count of a prompt ({tokens, limit}; empty without a text encoder or
+  // a model). Any thread, at once: the tokenizer is not the running job's.
+  QVariantMap countPromptTokens(const QString& prompt) const;
 
  Q_SIGNALS:
   void modelLoaded(const QVariantMap& info);

@@ -38,6 +38,21 @@ ScrollView {
             text: StudioController.prompt
             onTextChanged: if (text !== StudioController.prompt) StudioController.prompt = text
         }
+        Label {
+            // What the text encoder reads of the prompt: "12 / 75 tokens" (Stable Diffusion
+            // continues in chunks of 75), "130 / 120" for T5 (the rest is cut off).
+            objectName: "promptTokenCount"
+            readonly property var count: StudioController.modelReady
+                                         ? StudioController.promptTokens(StudioController.prompt) : ({})
+            readonly property bool over: count.limit !== undefined && count.tokens > count.limit
+            visible: panel.takesPrompt && count.limit !== undefined
+            Layout.alignment: Qt.AlignRight
+            Layout.rightMargin: 12
+            opacity: over ? 1.0 : 0.6
+            color: over ? "#d04040" : palette.text
+            text: over ? qsTr("%1 / %2 tokens: the words past %2 are cut off").arg(count.tokens).arg(count.limit)
+                       : qsTr("%1 / %2 tokens").arg(count.tokens).arg(count.limit)
+        }
         SectionLabel {
             text: qsTr("Negative prompt")
             visible: panel.takesPrompt && panel.info.takesNegativePrompt === true

@@ -68,13 +68,13 @@ ToolBar {
                     const info = StudioController.modelInfo
                     const where = (info.device || "cpu").startsWith("cuda") ? qsTr("GPU") : qsTr("CPU")
                     return qsTr("%1 · %2 × %3 · %4 M parameters · %5 %6")
-                        .arg(info.pipelineClass).arg(info.defaultWidth).arg(info.defaultHeight)
+                        .arg(info.family || info.pipelineClass).arg(info.defaultWidth).arg(info.defaultHeight)
                         .arg((info.parameters / 1e6).toFixed(1)).arg(where).arg(info.dtype || "fp32")
                 }
                 opacity: 0.75
                 HoverHandler { id: infoHover }
                 ToolTip.visible: infoHover.hovered
-                ToolTip.text: qsTr("Components: %1").arg((StudioController.modelInfo.components || []).join(", "))
+                ToolTip.text: StudioController.modelInfo.pipelineClass + " · " + qsTr("Components: %1").arg((StudioController.modelInfo.components || []).join(", "))
             }
             Label {
                 objectName: "modelDefaultsLabel"
