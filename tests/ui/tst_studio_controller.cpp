@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/runtime/png_io.h"
+#include "core/tokenizers/clip_tokenizer.h"
 #include "core/util/device.h"
 #include "tests/common/fixtures.h"
 #include "ui/gallery_model.h"
@@ -82,6 +83,37 @@ class TestStudioController : public QObject {
     QCOMPARE(c.property("scheduler").toString(), QString("DDPMScheduler"));
     QVERIFY(c.modelError().isEmpty());
     QCOMPARE(c.recentModels().value(0), c.modelPath());
+  }
+
+  // The prompt box's token count follows the loaded model's text encoder: none for an
+  // unconditional model, T5's ids (</s> included, as the pipeline tokenizes them) against 120 for
+  // PixArt-α, CLIP tokens in chunks of 75 for Stable Diffusion.
+  void prompt_tokens_follow_the_text_encoder() {
+    StudioController c(nullptr);
+    QVERIFY(load(c));
+    QVERIFY(c.promptTokens("a cat").isEmpty());
+    QVERIFY(load(c, QString::fromStdString(test::fixture_path("t5_pixart/pipelines/pixart_tiny"))));
+    QCOMPARE(c.modelInfo().value("family").toString(), QString("PixArt-α"));
+    const Json meta =
+        test::fixture_json("t5_pixart/pipeline_runs/pixart_dpmpp2m_8steps_seed1/meta.json");
+    int real = 0;
+    for (const auto& id : meta["input_ids"])
+      real += id.get<int>() != 0 ? 1 : 0;
+    const QVariantMap t5 =
+        c.promptTokens(QString::fromStdString(meta["call_kwargs"]["prompt"].get<std::string>()));
+    QCOMPARE(t5.value("limit").toInt(), 120);
+    QCOMPARE(t5.value("tokens").toInt(), real);
+    QVERIFY(load(c, QString::fromStdString(test::fixture_path("pipelines/sd_tiny"))));
+    QCOMPARE(c.modelInfo().value("family").toString(), QString("Stable Diffusion"));
+    const QVariantMap clip = c.promptTokens("a cat");
+    QCOMPARE(clip.value("limit").toInt(), 75);
+    const auto tokenizer =
+        CLIPTokenizer::from_folder(test::fixture_path("pipelines/sd_tiny/tokenizer"));
+    QCOMPARE(clip.value("tokens").toInt(), static_cast<int>(tokenizer.encode("a cat").size()));
+    QString long_prompt;
+    for (int i = 0; i < 80; ++i)
+      long_prompt += "cat ";
+    QCOMPARE(c.promptTokens(long_prompt).value("limit").toInt(), 150);
   }
 
   // The bundled model: the controls and the job the controller sends are its papillon.json
